@@ -1,0 +1,1 @@
+"""Small pieces the market shares across its apps."""

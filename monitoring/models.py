@@ -1,0 +1,129 @@
+"""Health incidents and hourly rollups, usage reports, and monthly statements."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from market.lib.models import TimeStampedModel
+
+
+class Incident(TimeStampedModel):
+    """A stretch of time a service was unhealthy enough to alert someone."""
+
+    service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="incidents")
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500)
+    failed_checks = models.PositiveIntegerField(default=0)
+    last_alert_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"], condition=Q(closed_at__isnull=True), name="one_open_incident_per_service"
+            )
+        ]
+
+    def __str__(self):
+        return f"incident on {self.service.service_id} since {self.opened_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class HealthRollup(models.Model):
+    """One hour of health checks of one service: counts and latency percentiles."""
+
+    service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="health_rollups")
+    hour = models.DateTimeField(help_text=_("Start of the hour (UTC)."))
+    checks = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    degraded = models.PositiveIntegerField(default=0)
+    latency_p50_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_p95_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "hour"], name="one_rollup_per_service_hour")
+        ]
+
+    def __str__(self):
+        return f"{self.service.service_id} {self.hour:%Y-%m-%d %H}:00 {self.failures}/{self.checks}"
+
+
+class UsageReport(TimeStampedModel):
+    """A tenant's usage for one month, as its service reported it (or why it could not)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        COLLECTED = "collected", _("Collected")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Not answered")
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="usage_reports")
+    month = models.DateField(help_text=_("First day of the month reported."))
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    metrics = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    collected_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "month"], name="one_usage_report_per_tenant_month")
+        ]
+
+    def __str__(self):
+        return f"usage of {self.tenant} for {self.month:%Y-%m}"
+
+
+class Statement(TimeStampedModel):
+    """A school's bill for one month; regenerating it gives the same lines."""
+
+    organization = models.ForeignKey(
+        "tenants.Organization", on_delete=models.CASCADE, related_name="statements"
+    )
+    month = models.DateField(help_text=_("First day of the month billed."))
+    currency = models.CharField(max_length=3, default="KRW")
+    total = models.DecimalField(max_digits=14, decimal_places=0, default=0)
+
+    class Meta:
+        ordering = ["-month", "organization__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month"], name="one_statement_per_school_month"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organization} {self.month:%Y-%m}: {self.total} {self.currency}"
+
+
+class StatementLine(models.Model):
+    """One line of a statement: a plan's price for the days active, or a usage charge."""
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("Plan")
+        USAGE = "usage", _("Usage")
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    subscription = models.ForeignKey(
+        "tenants.Subscription", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    amount = models.DecimalField(max_digits=14, decimal_places=0)
+
+    class Meta:
+        ordering = ["statement", "id"]
+
+    def __str__(self):
+        return f"{self.description}: {self.amount}"

@@ -1,0 +1,195 @@
+"""Vendors, their services, every manifest version they submitted, plans, credentials, conformance."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from market.lib.crypto import EncryptedTextField
+from market.lib.models import TimeStampedModel
+
+
+class Vendor(TimeStampedModel):
+    """A company or lab that offers services through the market."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    contact_email = models.EmailField(_("contact e-mail"))
+    website = models.URLField(_("website"), blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Service(TimeStampedModel):
+    """One vendor service as the market knows it, with its current manifest and health."""
+
+    class Status(models.TextChoices):
+        PENDING_REVIEW = "pending_review", _("Pending review")
+        LISTED = "listed", _("Listed")
+        UNLISTED = "unlisted", _("Unlisted")
+        SUSPENDED = "suspended", _("Suspended")
+
+    class Health(models.TextChoices):
+        UNKNOWN = "unknown", _("Unknown")
+        HEALTHY = "healthy", _("Healthy")
+        DEGRADED = "degraded", _("Degraded")
+        UNHEALTHY = "unhealthy", _("Unhealthy")
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="services")
+    service_id = models.SlugField(
+        _("service id"), max_length=64, unique=True, help_text=_("The manifest's service.id.")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING_REVIEW)
+    current_manifest = models.ForeignKey(
+        "Manifest", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    base_url = models.URLField(_("base URL"), max_length=500)
+    # Health: the current state lives here; history is only incidents and hourly rollups.
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.UNKNOWN)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    health_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    health_reason = models.CharField(max_length=500, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    usage_noncompliant_since = models.DateTimeField(
+        null=True, blank=True, help_text=_("Set when mandatory usage reports are not answered.")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["status", "health"], name="service_status_health_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.service_id})"
+
+    @property
+    def manifest_data(self) -> dict:
+        return self.current_manifest.data if self.current_manifest_id else {}
+
+
+class Manifest(models.Model):
+    """One submitted manifest version: immutable raw text, parsed data and validation result."""
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="manifests"
+    )
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="manifests")
+    number = models.PositiveIntegerField(_("version number"), default=1)
+    raw_text = models.TextField()
+    data = models.JSONField(null=True, blank=True)
+    is_valid = models.BooleanField(default=False)
+    errors = models.JSONField(default=list, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "number"], name="manifest_number_unique_per_service")
+        ]
+
+    def __str__(self):
+        owner = self.service.service_id if self.service_id else self.vendor.slug
+        return f"{owner} manifest #{self.number}"
+
+    @property
+    def declared_version(self) -> str:
+        return ((self.data or {}).get("service") or {}).get("version", "")
+
+
+class Plan(TimeStampedModel):
+    """A plan of a service as the current manifest declares it; retired plans are kept inactive."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="plans")
+    code = models.SlugField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    features = models.JSONField(default=list, blank=True)
+    price = models.DecimalField(_("price per period"), max_digits=12, decimal_places=0, default=0)
+    currency = models.CharField(max_length=3, default="KRW")
+    billing_period = models.CharField(max_length=16, default="monthly")
+    max_users = models.PositiveIntegerField(null=True, blank=True)
+    storage_limit_gb = models.PositiveIntegerField(null=True, blank=True)
+    unit_prices = models.JSONField(
+        default=dict, blank=True, help_text=_("Price per unit of a usage metric, e.g. {\"ai_tokens\": 0.01}.")
+    )
+    allowed_changes = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["service", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "code"], name="plan_code_unique_per_service")
+        ]
+
+    def __str__(self):
+        return f"{self.service.service_id}:{self.code}"
+
+
+class ServiceCredential(TimeStampedModel):
+    """The API key and signing secret the market uses with one service; old ones overlap on rotation."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="credentials")
+    api_key = EncryptedTextField()
+    signing_secret = EncryptedTextField()
+    oauth_client_secret = EncryptedTextField(blank=True, default="")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Set when a newer credential replaces this one.")
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(expires_at__isnull=True),
+                name="one_current_credential_per_service",
+            )
+        ]
+
+    def __str__(self):
+        return f"credential of {self.service.service_id} from {self.created_at:%Y-%m-%d %H:%M}"
+
+    def is_valid_at(self, moment) -> bool:
+        return self.expires_at is None or self.expires_at > moment
+
+
+class ConformanceRun(TimeStampedModel):
+    """One run of the conformance kit against a service, with its report."""
+
+    class Result(models.TextChoices):
+        RUNNING = "running", _("Running")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+        ERROR = "error", _("Could not run")
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="conformance_runs")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.RUNNING)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    passed_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"conformance of {self.service.service_id} at {self.created_at:%Y-%m-%d %H:%M}: {self.result}"

@@ -72,14 +72,18 @@ class MarketPolicy(TimeStampedModel):
     )
     usage_reports_mandatory = models.BooleanField(_("usage reports are mandatory"), default=False)
     preserve_data_on_expiry = models.BooleanField(_("preserve data on expiry"), default=True)
-    expiry_notice_days = models.PositiveSmallIntegerField(_("expiry notice (days before)"), default=7)
+    expiry_notice_days = models.PositiveSmallIntegerField(
+        _("expiry notice (days before)"), default=7
+    )
     data_retention_days = models.PositiveSmallIntegerField(
         _("data retention after deactivation (days)"),
         default=90,
         help_text=_("Used when the vendor does not return a reactivation deadline."),
     )
     isolation_preference = models.CharField(
-        max_length=32, choices=IsolationPreference.choices, default=IsolationPreference.SERVICE_DEFAULT
+        max_length=32,
+        choices=IsolationPreference.choices,
+        default=IsolationPreference.SERVICE_DEFAULT,
     )
     incident_threshold = models.PositiveSmallIntegerField(
         _("consecutive unhealthy checks that open an incident"), default=3
@@ -118,15 +122,25 @@ class ApiToken(TimeStampedModel):
     name = models.CharField(max_length=100)
     scope = models.CharField(max_length=16, choices=Scope.choices)
     organization = models.ForeignKey(
-        "tenants.Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
+        "tenants.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
     )
     vendor = models.ForeignKey(
-        "services.Vendor", on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
+        "services.Vendor",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
     )
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_tokens"
     )
-    prefix = models.CharField(max_length=16, unique=True, help_text=_("Shown to identify the token."))
+    prefix = models.CharField(
+        max_length=16, unique=True, help_text=_("Shown to identify the token.")
+    )
     key_hash = models.CharField(max_length=128, unique=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -127,6 +127,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "ko"
@@ -216,7 +217,9 @@ SPECTACULAR_SETTINGS = {
 # Comma-separated Fernet keys, newest first. In development one is derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
 if not FIELD_ENCRYPTION_KEYS and not DEBUG:
-    raise EnvError("FIELD_ENCRYPTION_KEYS is required when DEBUG is off: give one or more Fernet keys.")
+    raise EnvError(
+        "FIELD_ENCRYPTION_KEYS is required when DEBUG is off: give one or more Fernet keys."
+    )
 
 # --- Talking to vendors -------------------------------------------------------
 # host:port pairs that may be called although they are local/private (development only).

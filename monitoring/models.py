@@ -11,7 +11,9 @@ from market.lib.models import TimeStampedModel
 class Incident(TimeStampedModel):
     """A stretch of time a service was unhealthy enough to alert someone."""
 
-    service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="incidents")
+    service = models.ForeignKey(
+        "services.Service", on_delete=models.CASCADE, related_name="incidents"
+    )
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=500)
@@ -22,7 +24,9 @@ class Incident(TimeStampedModel):
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["service"], condition=Q(closed_at__isnull=True), name="one_open_incident_per_service"
+                fields=["service"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_incident_per_service",
             )
         ]
 
@@ -37,7 +41,9 @@ class Incident(TimeStampedModel):
 class HealthRollup(models.Model):
     """One hour of health checks of one service: counts and latency percentiles."""
 
-    service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="health_rollups")
+    service = models.ForeignKey(
+        "services.Service", on_delete=models.CASCADE, related_name="health_rollups"
+    )
     hour = models.DateTimeField(help_text=_("Start of the hour (UTC)."))
     checks = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)
@@ -64,7 +70,9 @@ class UsageReport(TimeStampedModel):
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Not answered")
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="usage_reports")
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="usage_reports"
+    )
     month = models.DateField(help_text=_("First day of the month reported."))
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     metrics = models.JSONField(default=dict, blank=True)
@@ -76,7 +84,9 @@ class UsageReport(TimeStampedModel):
     class Meta:
         ordering = ["-month"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "month"], name="one_usage_report_per_tenant_month")
+            models.UniqueConstraint(
+                fields=["tenant", "month"], name="one_usage_report_per_tenant_month"
+            )
         ]
 
     def __str__(self):

@@ -99,7 +99,9 @@ class Manifest(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["service", "number"], name="manifest_number_unique_per_service")
+            models.UniqueConstraint(
+                fields=["service", "number"], name="manifest_number_unique_per_service"
+            )
         ]
 
     def __str__(self):
@@ -124,7 +126,9 @@ class Plan(TimeStampedModel):
     max_users = models.PositiveIntegerField(null=True, blank=True)
     storage_limit_gb = models.PositiveIntegerField(null=True, blank=True)
     unit_prices = models.JSONField(
-        default=dict, blank=True, help_text=_("Price per unit of a usage metric, e.g. {\"ai_tokens\": 0.01}.")
+        default=dict,
+        blank=True,
+        help_text=_('Price per unit of a usage metric, e.g. {"ai_tokens": 0.01}.'),
     )
     allowed_changes = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)

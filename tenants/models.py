@@ -42,9 +42,15 @@ class Subscription(TimeStampedModel):
 
     LIVE_STATUSES = (Status.ACTIVE,)
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="subscriptions")
-    service = models.ForeignKey("services.Service", on_delete=models.PROTECT, related_name="subscriptions")
-    plan = models.ForeignKey("services.Plan", on_delete=models.PROTECT, related_name="subscriptions")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    service = models.ForeignKey(
+        "services.Service", on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    plan = models.ForeignKey(
+        "services.Plan", on_delete=models.PROTECT, related_name="subscriptions"
+    )
     tenant = models.ForeignKey(
         "Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="subscriptions"
     )
@@ -110,12 +116,16 @@ class Tenant(TimeStampedModel):
         NEEDS_ATTENTION = "needs_attention", _("Needs attention")
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tenants")
-    service = models.ForeignKey("services.Service", on_delete=models.PROTECT, related_name="tenants")
+    service = models.ForeignKey(
+        "services.Service", on_delete=models.PROTECT, related_name="tenants"
+    )
     tenant_id = models.SlugField(_("tenant id"), max_length=64)
     state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED)
     state_changed_at = models.DateTimeField(default=timezone.now)
     attention_reason = models.TextField(blank=True)
-    plan_code = models.CharField(max_length=64, blank=True, help_text=_("The plan the vendor runs."))
+    plan_code = models.CharField(
+        max_length=64, blank=True, help_text=_("The plan the vendor runs.")
+    )
     isolation = models.CharField(max_length=32, blank=True)
     access_url = models.URLField(_("access URL"), max_length=500, blank=True)
     temp_password = EncryptedTextField(blank=True, default="")
@@ -124,7 +134,9 @@ class Tenant(TimeStampedModel):
     data_preserved = models.BooleanField(null=True, blank=True)
     reactivation_deadline = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
-    last_status = models.JSONField(null=True, blank=True, help_text=_("The vendor's last status answer."))
+    last_status = models.JSONField(
+        null=True, blank=True, help_text=_("The vendor's last status answer.")
+    )
     last_status_at = models.DateTimeField(null=True, blank=True)
     drifted = models.BooleanField(default=False)
     drift_reason = models.CharField(max_length=500, blank=True)
@@ -132,7 +144,9 @@ class Tenant(TimeStampedModel):
     class Meta:
         ordering = ["organization__name", "service__name"]
         constraints = [
-            models.UniqueConstraint(fields=["service", "tenant_id"], name="tenant_id_unique_per_service"),
+            models.UniqueConstraint(
+                fields=["service", "tenant_id"], name="tenant_id_unique_per_service"
+            ),
             models.UniqueConstraint(
                 fields=["service", "organization"], name="one_tenant_per_school_and_service"
             ),
@@ -174,7 +188,9 @@ class Operation(TimeStampedModel):
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True, help_text=_("When the current attempt began."))
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the current attempt began.")
+    )
     first_failure_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -44,7 +44,9 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise EnvError(f"{name}={value!r} is not a whole number: use digits only, e.g. 30.") from None
+        raise EnvError(
+            f"{name}={value!r} is not a whole number: use digits only, e.g. 30."
+        ) from None
     if minimum is not None and number < minimum:
         raise EnvError(f"{name}={number} is too small: use {minimum} or more.")
     return number

@@ -1,0 +1,9 @@
+"""Template context shared by every portal page."""
+
+from django.conf import settings
+
+
+def portal(request):
+    user = getattr(request, "user", None)
+    role = user.role if user is not None and user.is_authenticated else None
+    return {"portal_role": role, "market_base_url": settings.MARKET_BASE_URL}

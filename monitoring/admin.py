@@ -1,0 +1,87 @@
+from django.contrib import admin
+
+from monitoring.models import HealthRollup, Incident, Statement, StatementLine, UsageReport
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ("service", "opened_at", "closed_at", "reason", "failed_checks", "last_alert_at")
+    list_filter = ("closed_at", "service")
+    list_select_related = ("service",)
+    search_fields = ("service__service_id", "reason")
+    readonly_fields = (
+        "service",
+        "opened_at",
+        "closed_at",
+        "reason",
+        "failed_checks",
+        "last_alert_at",
+        "created_at",
+        "updated_at",
+    )
+
+
+@admin.register(HealthRollup)
+class HealthRollupAdmin(admin.ModelAdmin):
+    list_display = (
+        "service",
+        "hour",
+        "checks",
+        "failures",
+        "degraded",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    )
+    list_filter = ("service",)
+    list_select_related = ("service",)
+    date_hierarchy = "hour"
+    readonly_fields = (
+        "service",
+        "hour",
+        "checks",
+        "failures",
+        "degraded",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    )
+
+
+@admin.register(UsageReport)
+class UsageReportAdmin(admin.ModelAdmin):
+    list_display = ("tenant", "month", "state", "attempts", "collected_at", "error")
+    list_filter = ("state", "month")
+    list_select_related = ("tenant__service", "tenant__organization")
+    search_fields = ("tenant__tenant_id", "tenant__service__service_id")
+    readonly_fields = (
+        "tenant",
+        "month",
+        "state",
+        "metrics",
+        "attempts",
+        "next_attempt_at",
+        "collected_at",
+        "error",
+        "created_at",
+        "updated_at",
+    )
+
+
+class StatementLineInline(admin.TabularInline):
+    model = StatementLine
+    extra = 0
+    fields = ("kind", "description", "quantity", "unit_price", "amount")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Statement)
+class StatementAdmin(admin.ModelAdmin):
+    list_display = ("organization", "month", "total", "currency", "updated_at")
+    list_filter = ("month",)
+    list_select_related = ("organization",)
+    search_fields = ("organization__name",)
+    readonly_fields = ("organization", "month", "currency", "total", "created_at", "updated_at")
+    inlines = [StatementLineInline]

@@ -1,0 +1,157 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from services.models import ConformanceRun, Manifest, Plan, Service, ServiceCredential, Vendor
+
+
+def admin_link(obj, label=None):
+    """A link to an object's change page in the admin."""
+    if obj is None:
+        return "—"
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label or str(obj))
+
+
+class PlanInline(admin.TabularInline):
+    model = Plan
+    extra = 0
+    fields = (
+        "code",
+        "name",
+        "price",
+        "currency",
+        "max_users",
+        "storage_limit_gb",
+        "features",
+        "is_active",
+    )
+
+
+class ServiceInline(admin.TabularInline):
+    model = Service
+    extra = 0
+    fields = ("service_id", "name", "status", "health")
+    readonly_fields = ("health",)
+    show_change_link = True
+
+
+@admin.register(Vendor)
+class VendorAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "contact_email", "status", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name", "slug", "contact_email")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [ServiceInline]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "service_id",
+        "vendor",
+        "status",
+        "health",
+        "health_checked_at",
+        "health_latency_ms",
+        "consecutive_failures",
+    )
+    list_filter = ("status", "health", "vendor")
+    list_select_related = ("vendor",)
+    search_fields = ("name", "service_id", "vendor__name")
+    autocomplete_fields = ("vendor",)
+    readonly_fields = (
+        "current_manifest_link",
+        "health",
+        "health_checked_at",
+        "health_changed_at",
+        "health_latency_ms",
+        "health_reason",
+        "consecutive_failures",
+        "usage_noncompliant_since",
+        "created_at",
+        "updated_at",
+    )
+    exclude = ("current_manifest",)
+    inlines = [PlanInline]
+
+    @admin.display(description=_("current manifest"))
+    def current_manifest_link(self, service):
+        return admin_link(service.current_manifest)
+
+
+@admin.register(Manifest)
+class ManifestAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "vendor",
+        "service",
+        "number",
+        "is_valid",
+        "submitted_by",
+        "created_at",
+    )
+    list_filter = ("is_valid", "vendor")
+    list_select_related = ("vendor", "service", "submitted_by")
+    search_fields = ("service__service_id", "vendor__name")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # Manifest versions are immutable.
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "name",
+        "price",
+        "currency",
+        "max_users",
+        "storage_limit_gb",
+        "is_active",
+    )
+    list_filter = ("is_active", "service")
+    list_select_related = ("service",)
+    search_fields = ("code", "name", "service__service_id")
+
+
+@admin.register(ServiceCredential)
+class ServiceCredentialAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "service", "created_at", "expires_at")
+    list_select_related = ("service",)
+    search_fields = ("service__service_id",)
+    fields = ("service", "created_at", "expires_at")
+    readonly_fields = ("service", "created_at")
+
+    def has_add_permission(self, request):
+        return False  # Credentials are issued by registration and rotation, never typed in.
+
+
+@admin.register(ConformanceRun)
+class ConformanceRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "service",
+        "result",
+        "passed_count",
+        "failed_count",
+        "skipped_count",
+        "created_at",
+    )
+    list_filter = ("result",)
+    list_select_related = ("service",)
+    readonly_fields = (
+        "service",
+        "started_by",
+        "result",
+        "finished_at",
+        "passed_count",
+        "failed_count",
+        "skipped_count",
+        "report",
+        "created_at",
+    )

@@ -1,0 +1,169 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from services.admin import admin_link
+from tenants.models import LifecycleEvent, Operation, Organization, Subscription, Tenant
+
+
+class TenantInline(admin.TabularInline):
+    model = Tenant
+    extra = 0
+    fields = ("service", "tenant_id", "state", "access_url", "drifted")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    extra = 0
+    fields = ("service", "plan", "status", "starts_on", "ends_on")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "contact_email", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug", "contact_email")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [SubscriptionInline, TenantInline]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "organization",
+        "service",
+        "plan",
+        "status",
+        "starts_on",
+        "ends_on",
+        "tenant_link",
+    )
+    list_filter = ("status", "service", "ends_on")
+    list_select_related = ("organization", "service", "plan", "tenant")
+    search_fields = ("organization__name", "organization__slug", "service__service_id")
+    date_hierarchy = "ends_on"
+    readonly_fields = (
+        "tenant",
+        "created_by",
+        "idempotency_key",
+        "expiry_notice_sent_at",
+        "renewal_notice_sent_at",
+        "ended_at",
+        "created_at",
+        "updated_at",
+    )
+    autocomplete_fields = ("organization", "service")
+
+    @admin.display(description=_("tenant"))
+    def tenant_link(self, subscription):
+        return admin_link(subscription.tenant)
+
+
+class OperationInline(admin.TabularInline):
+    model = Operation
+    extra = 0
+    fields = ("kind", "state", "attempts", "next_attempt_at", "last_status_code", "last_error_kind")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = LifecycleEvent
+    extra = 0
+    fields = ("created_at", "kind", "actor_label", "message")
+    readonly_fields = fields
+    can_delete = False
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = (
+        "tenant_id",
+        "service",
+        "organization",
+        "state",
+        "plan_code",
+        "drifted",
+        "state_changed_at",
+        "reactivation_deadline",
+    )
+    list_filter = ("state", "drifted", "service")
+    list_select_related = ("service", "organization")
+    search_fields = ("tenant_id", "organization__name", "service__service_id")
+    readonly_fields = (
+        "organization",
+        "service",
+        "tenant_id",
+        "state",
+        "state_changed_at",
+        "plan_code",
+        "isolation",
+        "access_url",
+        "credentials_emailed_by_vendor",
+        "credentials_revealed_at",
+        "data_preserved",
+        "reactivation_deadline",
+        "purged_at",
+        "last_status",
+        "last_status_at",
+        "drifted",
+        "drift_reason",
+        "attention_reason",
+        "created_at",
+        "updated_at",
+    )
+    exclude = ("temp_password",)
+    inlines = [OperationInline, EventInline]
+
+
+@admin.register(Operation)
+class OperationAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "tenant",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error_kind",
+        "created_at",
+    )
+    list_filter = ("state", "kind", "last_error_kind")
+    list_select_related = ("tenant__service", "tenant__organization")
+    search_fields = ("request_id", "tenant__tenant_id", "tenant__service__service_id")
+    readonly_fields = [field.name for field in Operation._meta.fields]
+
+
+@admin.register(LifecycleEvent)
+class LifecycleEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "tenant", "kind", "actor_label", "message")
+    list_filter = ("kind",)
+    list_select_related = ("tenant__service", "tenant__organization")
+    search_fields = ("tenant__tenant_id", "message", "actor_label")
+    readonly_fields = [field.name for field in LifecycleEvent._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        return False

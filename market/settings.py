@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -68,6 +67,10 @@ MIDDLEWARE = [
     "market.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+if DEBUG:
+    # runserver serves static files itself in development; whitenoise serves them in production.
+    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "market.urls"
 WSGI_APPLICATION = "market.wsgi.application"
@@ -175,7 +178,7 @@ CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", "filesystem://", schemes=("filesystem", "redis", "rediss", "memory")
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
-    _broker_dir = VAR_DIR / "broker"
+    _broker_dir = Path(env_str("MARKET_BROKER_DIR", str(VAR_DIR / "broker")))
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -183,6 +186,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "polling_interval": 0.1,
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", f"file://{VAR_DIR / 'celery-results'}")
 if CELERY_RESULT_BACKEND.startswith("file://"):

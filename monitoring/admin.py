@@ -77,6 +77,22 @@ class StatementLineInline(admin.TabularInline):
         return False
 
 
+@admin.register(StatementLine)
+class StatementLineAdmin(admin.ModelAdmin):
+    list_display = ("statement", "kind", "description", "quantity", "unit_price", "amount")
+    list_filter = ("kind",)
+    list_select_related = ("statement__organization",)
+    readonly_fields = (
+        "statement",
+        "subscription",
+        "kind",
+        "description",
+        "quantity",
+        "unit_price",
+        "amount",
+    )
+
+
 @admin.register(Statement)
 class StatementAdmin(admin.ModelAdmin):
     list_display = ("organization", "month", "total", "currency", "updated_at")

@@ -18,5 +18,6 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("monitoring/", include("monitoring.urls")),
     path("admin/", admin.site.urls),
 ]

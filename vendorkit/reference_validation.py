@@ -128,7 +128,9 @@ def check_deactivate(body: dict) -> list[FieldError]:
         errors.append(FieldError("preserve_data", "is required"))
     elif not isinstance(body["preserve_data"], bool):
         errors.append(FieldError("preserve_data", "must be true or false"))
-    if "deactivate_at" in body and not is_rfc3339(body["deactivate_at"]):
+    if "deactivate_at" not in body:
+        errors.append(FieldError("deactivate_at", "is required (RFC 3339 date-time)"))
+    elif not is_rfc3339(body["deactivate_at"]):
         errors.append(FieldError("deactivate_at", "must be an RFC 3339 date-time"))
     return errors
 
@@ -136,8 +138,8 @@ def check_deactivate(body: dict) -> list[FieldError]:
 def check_update(body: dict) -> list[FieldError]:
     errors: list[FieldError] = []
     _nonempty_string(body, "plan", errors)
-    _string_list(body, "features", errors, required=False)
-    _config(body, errors, required=False)
+    _string_list(body, "features", errors, required=True)
+    _config(body, errors, required=True)
     return errors
 
 

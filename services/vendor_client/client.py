@@ -26,7 +26,7 @@ import requests
 from django.conf import settings
 
 from services.vendor_client import jwt_keys
-from services.vendor_client.guard import BlockedAddress, split_url
+from services.vendor_client.guard import BlockedAddress, precheck_url
 from services.vendor_client.schemas import ENDPOINT_SCHEMAS, validation_problem
 from services.vendor_client.transport import CallDeadline, GuardedHTTPAdapter
 from vendorkit.signing import (
@@ -414,7 +414,7 @@ class VendorClient:
         self, method: str, url: str, *, headers: dict, data: bytes, deadline: CallDeadline
     ) -> _Reply:
         try:
-            _scheme, host, _port = split_url(url)
+            _scheme, host, _port = precheck_url(url)
         except BlockedAddress as exc:
             raise _CallFailed("blocked", str(exc)) from exc
         connect_timeout = min(float(settings.VENDOR_CONNECT_TIMEOUT), deadline.remaining())

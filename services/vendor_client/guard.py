@@ -327,6 +327,23 @@ def split_url(url: str) -> tuple[str, str, int]:
     return scheme, parts.hostname, port if port is not None else DEFAULT_PORTS[scheme]
 
 
+def precheck_url(url: str, *, allowlist: Allowlist | None = None) -> tuple[str, str, int]:
+    """Refuse what can be refused without DNS: the scheme, IP-literal and localhost hosts.
+
+    Returns ``(scheme, host, port)``. Host names are left to the connect-time check.
+    """
+    scheme, host, port = split_url(url)
+    literal = numeric_host_address(host)
+    if literal is None and not is_localhost_name(host):
+        return scheme, host, port
+    allow = Allowlist.from_settings() if allowlist is None else allowlist
+    address = literal if literal is not None else "127.0.0.1"
+    message = blocked_reason(host, address, port, allow)
+    if message is not None:
+        raise BlockedAddress(message)
+    return scheme, host, port
+
+
 def check_url(url: str) -> None:
     """Raise BlockedAddress unless ``url`` is http(s) and every address of its host is allowed.
 

@@ -27,7 +27,7 @@ from services.vendor_client.guard import (
     blocked_reason,
     is_localhost_name,
     numeric_host_address,
-    split_url,
+    precheck_url,
 )
 from services.vendor_client.schemas import health_problem
 
@@ -129,18 +129,12 @@ class _ProbeConfig:
 
 
 def _precheck(url: str, allowlist: Allowlist) -> str | None:
-    """Refuse bad schemes and IP-literal hosts before any socket exists.
-
-    aiohttp connects to IP literals without asking the resolver, so they are checked here.
-    """
+    # aiohttp connects to IP literals without asking the resolver, so they are checked here.
     try:
-        _scheme, host, port = split_url(url)
-        literal = numeric_host_address(host)
+        precheck_url(url, allowlist=allowlist)
     except BlockedAddress as exc:
         return str(exc)
-    if literal is None:
-        return None
-    return blocked_reason(host, literal, port, allowlist)
+    return None
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes | None:

@@ -192,6 +192,9 @@ class Operation(TimeStampedModel):
         null=True, blank=True, help_text=_("When the current attempt began.")
     )
     first_failure_at = models.DateTimeField(null=True, blank=True)
+    polling_since = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the vendor accepted the call with 202.")
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_body_excerpt = models.TextField(blank=True)

@@ -33,3 +33,13 @@ def sent_mail_dir():
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def reference_vendor(tmp_path):
+    """The reference vendor on a free 127.0.0.1 port, knowing the test credentials."""
+    from tests.support.vendors import RunningVendor
+
+    vendor = RunningVendor(tmp_path)
+    yield vendor
+    vendor.stop()

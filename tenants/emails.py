@@ -1,0 +1,52 @@
+"""E-mails of the lifecycle, in each recipient's language (Korean by default)."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from tenants.models import Organization, Subscription
+
+
+def _school_recipients(organization: Organization) -> dict[str, list[str]]:
+    """Language → addresses of the school's admins (or its contact address)."""
+    by_language: dict[str, list[str]] = {}
+    for admin in organization.admins.filter(is_active=True).exclude(email=""):
+        by_language.setdefault(admin.preferred_language or "ko", []).append(admin.email)
+    if not by_language:
+        by_language["ko"] = [organization.contact_email]
+    return by_language
+
+
+def _send(template: str, *, recipients: dict[str, list[str]], context: dict) -> int:
+    sent = 0
+    for language, addresses in recipients.items():
+        with translation.override(language):
+            subject = render_to_string(f"emails/tenants/{template}_subject.txt", context).strip()
+            body = render_to_string(f"emails/tenants/{template}_body.txt", context)
+        sent += send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, addresses)
+    return sent
+
+
+def send_expiry_notice(subscription: Subscription) -> int:
+    return _send(
+        "expiry_notice",
+        recipients=_school_recipients(subscription.organization),
+        context={"subscription": subscription, "market_base_url": settings.MARKET_BASE_URL},
+    )
+
+
+def send_renewal_notice(subscription: Subscription) -> int:
+    return _send(
+        "renewal_notice",
+        recipients=_school_recipients(subscription.organization),
+        context={"subscription": subscription, "market_base_url": settings.MARKET_BASE_URL},
+    )
+
+
+def send_staff_attention_alert(operation) -> int:
+    return _send(
+        "operation_attention",
+        recipients={"en": list(settings.MARKET_STAFF_ALERT_EMAILS)},
+        context={"operation": operation, "market_base_url": settings.MARKET_BASE_URL},
+    )

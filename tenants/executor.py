@@ -1,0 +1,419 @@
+"""Carry out one operation: claim it, call the vendor, apply the outcome.
+
+The outcome table (docs/standard/outcomes.md) is implemented here and nowhere else:
+- activate 200: active, access URL and credentials stored;
+- activate 409 tenant_already_exists: ask status; active on the same plan is a success,
+  anything else needs a person;
+- 202 when the manifest allows async operations: poll tenant_status until settled or too long;
+- another 4xx: failed, the vendor's message kept for staff and the school;
+- timeout, connection error, 5xx, 429, a 2xx whose body breaks the schema: retried, never final;
+- deactivate 200: data_preserved and reactivation_deadline stored; deactivate 404 or 410: done;
+- delete 200, 404 or 410: purged.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from market.models import MarketPolicy
+from services.models import Plan, Service
+from services.vendor_client.client import VendorResponse
+from services.vendor_targets import client_for
+from tenants import emails, retry, states
+from tenants.dispatch import dispatch_after_commit
+from tenants.events import record_event
+from tenants.models import Operation, Subscription, Tenant
+
+logger = logging.getLogger(__name__)
+S = Tenant.State
+K = Operation.Kind
+OS = Operation.State
+EXCERPT_LIMIT = 2000
+
+# The state a tenant shows while an operation of this kind is at the vendor.
+TRANSITIONAL = {
+    K.ACTIVATE: {S.REQUESTED: S.ACTIVATING, S.NEEDS_ATTENTION: S.ACTIVATING},
+    K.DEACTIVATE: {
+        S.ACTIVE: S.DEACTIVATING,
+        S.UPDATING: S.DEACTIVATING,
+        S.NEEDS_ATTENTION: S.DEACTIVATING,
+    },
+    K.UPDATE: {S.ACTIVE: S.UPDATING, S.NEEDS_ATTENTION: S.UPDATING},
+    K.DELETE: {S.DEACTIVATED: S.PURGING, S.NEEDS_ATTENTION: S.PURGING},
+}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt brought back: the main answer and, for a 409 or a poll, the status."""
+
+    response: VendorResponse
+    status: VendorResponse | None = None
+    polled: bool = False
+
+
+def max_calls_per_service() -> int:
+    return getattr(settings, "VENDOR_MAX_CONCURRENT_CALLS", 20)
+
+
+def stuck_after() -> timedelta:
+    return timedelta(seconds=getattr(settings, "OPERATION_STUCK_AFTER_SECONDS", 120))
+
+
+def operation_execute(*, operation_id: int) -> str:
+    """Run one attempt of an operation if it is due; returns what happened, for logs and tests."""
+    claimed = _claim(operation_id)
+    if isinstance(claimed, str):
+        return claimed
+    attempt = _call_vendor(claimed)
+    return _apply(claimed, attempt)
+
+
+def _claim(operation_id: int) -> Operation | str:
+    now = timezone.now()
+    with transaction.atomic():
+        operation = (
+            Operation.objects.select_for_update()
+            .select_related("tenant__service", "tenant__organization")
+            .filter(pk=operation_id)
+            .first()
+        )
+        if operation is None:
+            return "missing"
+        if operation.state not in (OS.QUEUED, OS.POLLING):
+            return "not-open"
+        if operation.next_attempt_at > now:
+            return "not-due"
+        earlier_open = Operation.objects.filter(
+            tenant_id=operation.tenant_id, state__in=Operation.OPEN_STATES, pk__lt=operation.pk
+        )
+        if earlier_open.exists():
+            return "waiting-for-earlier"  # dispatched again when the earlier one finishes
+        # Serialize claims per service (a row lock on PostgreSQL; SQLite serializes writers).
+        Service.objects.select_for_update().filter(pk=operation.tenant.service_id).first()
+        in_flight = Operation.objects.filter(
+            tenant__service_id=operation.tenant.service_id, state=OS.IN_FLIGHT
+        ).count()
+        if in_flight >= max_calls_per_service():
+            operation.next_attempt_at = now + timedelta(seconds=1)
+            operation.save(update_fields=["next_attempt_at", "updated_at"])
+            dispatch_after_commit(operation, countdown=1)
+            return "service-busy"
+        operation.polling = operation.state == OS.POLLING
+        operation.state = OS.IN_FLIGHT
+        operation.attempts += 1
+        operation.started_at = now
+        try:
+            with transaction.atomic():
+                operation.save()
+        except IntegrityError:
+            return "tenant-busy"  # another operation of this tenant is in flight
+        tenant = operation.tenant
+        target = TRANSITIONAL.get(operation.kind, {}).get(tenant.state)
+        if target:
+            states.move(tenant, target)
+            tenant.save(
+                update_fields=["state", "state_changed_at", "attention_reason", "updated_at"]
+            )
+    return operation
+
+
+def _call_vendor(operation: Operation) -> Attempt:
+    client = client_for(operation.tenant.service)
+    tenant_id = operation.tenant.tenant_id
+    request_id = str(operation.request_id)
+    try:
+        if operation.polling:
+            return Attempt(
+                response=client.status(tenant_id, request_id=str(uuid.uuid4())), polled=True
+            )
+        if operation.kind == K.ACTIVATE:
+            response = client.activate(tenant_id, operation.payload, request_id=request_id)
+            if response.status_code == 409 and _error_code(response) == "tenant_already_exists":
+                return Attempt(response, client.status(tenant_id, request_id=str(uuid.uuid4())))
+            return Attempt(response)
+        if operation.kind == K.DEACTIVATE:
+            return Attempt(client.deactivate(tenant_id, operation.payload, request_id=request_id))
+        if operation.kind == K.UPDATE:
+            return Attempt(client.update(tenant_id, operation.payload, request_id=request_id))
+        if operation.kind == K.DELETE:
+            return Attempt(client.delete(tenant_id, operation.payload, request_id=request_id))
+        return Attempt(client.status(tenant_id, request_id=request_id))
+    finally:
+        client.close()
+
+
+def _error_code(response: VendorResponse) -> str:
+    return response.body.get("error", "") if isinstance(response.body, dict) else ""
+
+
+def _vendor_message(response: VendorResponse) -> str:
+    if isinstance(response.body, dict) and response.body.get("message"):
+        return str(response.body["message"])[:500]
+    return response.error or _("HTTP %(code)s") % {"code": response.status_code}
+
+
+def _apply(claimed: Operation, attempt: Attempt) -> str:
+    response = attempt.response
+    with transaction.atomic():
+        operation = (
+            Operation.objects.select_for_update()
+            .select_related("tenant__service", "subscription")
+            .get(pk=claimed.pk)
+        )
+        if operation.state != OS.IN_FLIGHT or operation.started_at != claimed.started_at:
+            return "superseded"  # cancelled by staff or reclaimed as stuck meanwhile
+        operation.last_status_code = response.status_code
+        operation.last_body_excerpt = response.body_excerpt[:EXCERPT_LIMIT]
+        operation.last_latency_ms = response.latency_ms
+        operation.last_error_kind = response.error_kind or ""
+        operation.last_error = response.error or ""
+        tenant = Tenant.objects.select_for_update().get(pk=operation.tenant_id)
+        if attempt.polled:
+            outcome = _apply_poll(operation, tenant, response)
+        else:
+            outcome = _apply_answer(operation, tenant, attempt)
+        operation.save()
+        tenant.save()
+        if operation.state not in Operation.OPEN_STATES:
+            _dispatch_next_for_tenant(tenant)
+    return outcome
+
+
+def _apply_answer(operation: Operation, tenant: Tenant, attempt: Attempt) -> str:
+    response = attempt.response
+    code = response.status_code
+    kind = operation.kind
+    if code == 202 and _async_allowed(tenant.service):
+        operation.state = OS.POLLING
+        operation.polling_since = operation.polling_since or timezone.now()
+        operation.next_attempt_at = timezone.now() + _poll_interval(tenant.service)
+        record_event(
+            tenant=tenant,
+            kind=f"{kind}_accepted",
+            message=_("The vendor accepted the request and is working on it."),
+            operation=operation,
+        )
+        return "polling"
+    if response.ok and code != 202:
+        return _succeed(operation, tenant, response.body or {})
+    if kind == K.ACTIVATE and code == 409 and _error_code(response) == "tenant_already_exists":
+        return _apply_conflict(operation, tenant, attempt.status)
+    if kind in (K.DEACTIVATE, K.DELETE) and code in (404, 410):
+        return _succeed(operation, tenant, {"gone": code})
+    if response.retryable or code == 202:
+        return _schedule_retry(operation, tenant, response)
+    return _fail(operation, tenant, _vendor_message(response))
+
+
+def _apply_conflict(operation: Operation, tenant: Tenant, status: VendorResponse | None) -> str:
+    body = status.body if status is not None and status.ok else None
+    expected_plan = operation.payload.get("plan")
+    if body and body.get("status") == "active" and body.get("plan") == expected_plan:
+        record_event(
+            tenant=tenant,
+            kind="activation_confirmed",
+            message=_("The vendor already had this tenant, active on the same plan."),
+            operation=operation,
+        )
+        return _succeed(operation, tenant, {"status": "activated", **body})
+    if status is not None and status.retryable:
+        return _schedule_retry(operation, tenant, status)
+    reason = _(
+        "The vendor says the tenant already exists, but its status is %(status)s on plan %(plan)s "
+        "(expected active on %(expected)s)."
+    ) % {
+        "status": (body or {}).get("status", "unknown"),
+        "plan": (body or {}).get("plan", "unknown"),
+        "expected": expected_plan,
+    }
+    return _needs_attention(operation, tenant, reason)
+
+
+def _apply_poll(operation: Operation, tenant: Tenant, response: VendorResponse) -> str:
+    body = response.body if response.ok and isinstance(response.body, dict) else {}
+    settled = {
+        K.ACTIVATE: body.get("status") == "active",
+        K.DEACTIVATE: body.get("status") == "deactivated",
+        K.UPDATE: body.get("status") == "active"
+        and body.get("plan") == operation.payload.get("plan"),
+        K.DELETE: response.status_code in (404, 410),
+    }.get(operation.kind, False)
+    if settled:
+        return _succeed(operation, tenant, body)
+    if timezone.now() - operation.polling_since > _poll_timeout(tenant.service):
+        return _needs_attention(
+            operation, tenant, _("The vendor accepted the request but never finished it.")
+        )
+    operation.state = OS.POLLING
+    operation.next_attempt_at = timezone.now() + _poll_interval(tenant.service)
+    return "polling"
+
+
+def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
+    now = timezone.now()
+    operation.state = OS.SUCCEEDED
+    operation.finished_at = now
+    kind = operation.kind
+    if kind == K.ACTIVATE:
+        reactivated = tenant.state == S.REACTIVATING
+        states.move(tenant, S.ACTIVE)
+        tenant.plan_code = operation.payload.get("plan", tenant.plan_code)
+        tenant.access_url = str(body.get("access_url") or tenant.access_url)[:500]
+        credentials = body.get("admin_credentials") or {}
+        if credentials.get("temp_password"):
+            tenant.temp_password = str(credentials["temp_password"])
+            tenant.credentials_revealed_at = None
+        tenant.credentials_emailed_by_vendor = body.get("credentials_delivery") == "email"
+        tenant.data_preserved = None
+        tenant.reactivation_deadline = None
+        tenant.drifted = False
+        tenant.drift_reason = ""
+        message = _("Reactivated by the vendor.") if reactivated else _("Activated by the vendor.")
+    elif kind == K.DEACTIVATE:
+        states.move(tenant, S.DEACTIVATED)
+        gone = body.get("gone")
+        if gone:
+            tenant.data_preserved = False if gone == 410 else tenant.data_preserved
+            message = _("The vendor no longer knows this tenant (HTTP %(code)s): deactivated.") % {
+                "code": gone
+            }
+        else:
+            tenant.data_preserved = bool(body.get("data_preserved"))
+            tenant.reactivation_deadline = _deadline(body, tenant.data_preserved)
+            message = _("Deactivated by the vendor.")
+        _maybe_send_renewal_notice(operation)
+    elif kind == K.UPDATE:
+        states.move(tenant, S.ACTIVE)
+        tenant.plan_code = operation.payload.get("plan", tenant.plan_code)
+        subscription = operation.subscription
+        if subscription is not None:
+            plan = Plan.objects.filter(service_id=tenant.service_id, code=tenant.plan_code).first()
+            if plan is not None:
+                Subscription.objects.filter(pk=subscription.pk).update(plan=plan)
+        message = _("Plan changed to %(plan)s.") % {"plan": tenant.plan_code}
+    else:  # delete
+        states.move(tenant, S.PURGED)
+        tenant.purged_at = now
+        message = _("Purged by the vendor.")
+    record_event(tenant=tenant, kind=f"{kind}_succeeded", message=message, operation=operation)
+    return "succeeded"
+
+
+def _deadline(body: dict, preserved: bool):
+    if not preserved:
+        return None
+    parsed = parse_datetime(str(body.get("reactivation_deadline") or ""))
+    if parsed is not None:
+        return parsed
+    return timezone.now() + timedelta(days=MarketPolicy.load().data_retention_days)
+
+
+def _maybe_send_renewal_notice(operation: Operation) -> None:
+    subscription = operation.subscription
+    if subscription is None or operation.payload.get("reason") != "subscription_expired":
+        return
+    claimed = Subscription.objects.filter(
+        pk=subscription.pk, renewal_notice_sent_at__isnull=True
+    ).update(renewal_notice_sent_at=timezone.now())
+    if claimed:
+        subscription_id = subscription.pk
+        transaction.on_commit(
+            lambda: emails.send_renewal_notice(
+                Subscription.objects.select_related("organization", "service", "tenant").get(
+                    pk=subscription_id
+                )
+            )
+        )
+
+
+def _fail(operation: Operation, tenant: Tenant, message: str) -> str:
+    operation.state = OS.FAILED
+    operation.finished_at = timezone.now()
+    if operation.kind == K.UPDATE:
+        states.move(tenant, S.ACTIVE)  # the plan stays as it was
+    else:
+        states.move(tenant, S.NEEDS_ATTENTION, reason=message)
+    record_event(
+        tenant=tenant,
+        kind=f"{operation.kind}_failed",
+        message=_("The vendor refused: %(message)s") % {"message": message},
+        operation=operation,
+    )
+    return "failed"
+
+
+def _needs_attention(operation: Operation, tenant: Tenant, reason: str) -> str:
+    operation.state = OS.NEEDS_ATTENTION
+    operation.finished_at = timezone.now()
+    operation.last_error = reason
+    states.move(tenant, S.NEEDS_ATTENTION, reason=reason)
+    record_event(
+        tenant=tenant, kind=f"{operation.kind}_needs_attention", message=reason, operation=operation
+    )
+    operation_id = operation.pk
+    transaction.on_commit(
+        lambda: emails.send_staff_attention_alert(
+            Operation.objects.select_related("tenant__service").get(pk=operation_id)
+        )
+    )
+    return "needs-attention"
+
+
+def _schedule_retry(operation: Operation, tenant: Tenant, response: VendorResponse) -> str:
+    now = timezone.now()
+    operation.first_failure_at = operation.first_failure_at or now
+    when = retry.next_attempt_at(
+        attempts=operation.attempts,
+        first_failure_at=operation.first_failure_at,
+        now=now,
+        retry_after_seconds=response.retry_after,
+    )
+    if when is None:
+        return _needs_attention(
+            operation,
+            tenant,
+            _("The vendor did not answer clearly for 72 hours: %(error)s")
+            % {"error": response.error or response.status_code},
+        )
+    operation.state = OS.POLLING if operation.polling_since else OS.QUEUED
+    operation.next_attempt_at = when
+    delay = (when - now).total_seconds()
+    if delay <= 60:
+        dispatch_after_commit(operation, countdown=delay)
+    return "retry-scheduled"
+
+
+def _dispatch_next_for_tenant(tenant: Tenant) -> None:
+    following = (
+        Operation.objects.filter(
+            tenant=tenant, state=OS.QUEUED, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("pk")
+        .first()
+    )
+    if following is not None:
+        dispatch_after_commit(following)
+
+
+def _manifest_operations(service: Service) -> dict:
+    return service.manifest_data.get("operations") or {}
+
+
+def _async_allowed(service: Service) -> bool:
+    return bool(_manifest_operations(service).get("async"))
+
+
+def _poll_interval(service: Service) -> timedelta:
+    return timedelta(seconds=_manifest_operations(service).get("poll_interval_seconds") or 5)
+
+
+def _poll_timeout(service: Service) -> timedelta:
+    return timedelta(seconds=_manifest_operations(service).get("timeout_seconds") or 3600)

@@ -1,0 +1,491 @@
+"""Writes of the tenant lifecycle: every entry point (portal, API, admin, tasks) calls these.
+
+Each command changes state and writes the operations it needs in one transaction (the outbox);
+the operations are dispatched to a worker after commit and re-dispatched by the reconciler.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from market.models import MarketPolicy, User
+from services.models import Plan, Service
+from tenants import payloads, states
+from tenants.dispatch import dispatch_after_commit
+from tenants.errors import LifecycleError
+from tenants.events import record_event
+from tenants.models import Operation, Organization, Subscription, Tenant
+
+S = Tenant.State
+PERIOD_MAX_DAYS = 3 * 366
+
+
+def _queue_operation(
+    *,
+    tenant: Tenant,
+    kind: str,
+    payload: dict,
+    subscription: Subscription | None = None,
+    requested_by: User | None = None,
+    not_before: datetime.datetime | None = None,
+) -> Operation:
+    operation = Operation.objects.create(
+        tenant=tenant,
+        subscription=subscription,
+        kind=kind,
+        payload=payload,
+        requested_by=requested_by,
+        next_attempt_at=not_before or timezone.now(),
+    )
+    dispatch_after_commit(operation)
+    return operation
+
+
+def _check_subscription_input(
+    *,
+    service: Service,
+    plan: Plan,
+    starts_on,
+    ends_on,
+    max_users: int,
+    storage_limit_gb: int,
+    today,
+) -> None:
+    if service.status != Service.Status.LISTED:
+        raise LifecycleError(_("This service is not open for subscriptions."), field="service")
+    if plan.service_id != service.pk or not plan.is_active:
+        codes = ", ".join(service.plans.filter(is_active=True).values_list("code", flat=True))
+        raise LifecycleError(
+            _("Unknown plan for this service: choose one of %(codes)s.") % {"codes": codes},
+            field="plan",
+        )
+    if ends_on <= today:
+        raise LifecycleError(
+            _("The end date is in the past: choose a later date."), field="ends_on"
+        )
+    if ends_on <= starts_on:
+        raise LifecycleError(_("The end date must be after the start date."), field="ends_on")
+    if (ends_on - starts_on).days > PERIOD_MAX_DAYS:
+        raise LifecycleError(_("A subscription lasts at most 3 years."), field="ends_on")
+    if max_users < 1:
+        raise LifecycleError(_("Max users must be at least 1."), field="max_users")
+    if plan.max_users is not None and max_users > plan.max_users:
+        raise LifecycleError(
+            _(
+                "The %(plan)s plan allows at most %(n)s users: lower max users or choose a bigger plan."
+            )
+            % {"plan": plan.name, "n": plan.max_users},
+            field="max_users",
+        )
+    if storage_limit_gb < 1:
+        raise LifecycleError(_("Storage must be at least 1 GB."), field="storage_limit_gb")
+    if plan.storage_limit_gb is not None and storage_limit_gb > plan.storage_limit_gb:
+        raise LifecycleError(
+            _(
+                "The %(plan)s plan allows at most %(n)s GB: lower the storage or choose a bigger plan."
+            )
+            % {"plan": plan.name, "n": plan.storage_limit_gb},
+            field="storage_limit_gb",
+        )
+
+
+def subscription_create(
+    *,
+    organization: Organization,
+    service: Service,
+    plan: Plan,
+    ends_on: datetime.date,
+    max_users: int,
+    storage_limit_gb: int,
+    admin_email: str,
+    admin_name: str,
+    starts_on: datetime.date | None = None,
+    created_by: User | None = None,
+    idempotency_key: str = "",
+) -> Subscription:
+    """Subscribe a school to a plan and queue the activation (a reactivation if data was kept)."""
+    today = timezone.localdate()
+    starts_on = starts_on or today
+    if idempotency_key:
+        earlier = Subscription.objects.filter(
+            organization=organization, idempotency_key=idempotency_key
+        ).first()
+        if earlier is not None:
+            if (earlier.service_id, earlier.plan_id) != (service.pk, plan.pk):
+                raise LifecycleError(
+                    _("This Idempotency-Key was used for a different subscription: use a new key."),
+                    code="idempotency_conflict",
+                )
+            return earlier
+    if not organization.is_active:
+        raise LifecycleError(_("This school's account is disabled."), field="organization")
+    _check_subscription_input(
+        service=service,
+        plan=plan,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        max_users=max_users,
+        storage_limit_gb=storage_limit_gb,
+        today=today,
+    )
+    if Subscription.objects.filter(
+        organization=organization, service=service, status__in=Subscription.LIVE_STATUSES
+    ).exists():
+        raise LifecycleError(
+            _("%(school)s already subscribes to %(service)s: renew or change that subscription.")
+            % {"school": organization.name, "service": service.name},
+            field="service",
+            code="already_subscribed",
+        )
+    policy = MarketPolicy.load()
+    try:
+        with transaction.atomic():
+            tenant, created = Tenant.objects.select_for_update().get_or_create(
+                organization=organization,
+                service=service,
+                defaults={"tenant_id": organization.slug, "state": S.REQUESTED},
+            )
+            if not created and tenant.state not in (S.DEACTIVATED, S.PURGED):
+                raise LifecycleError(
+                    _("The tenant is %(state)s; wait until it settles before subscribing again.")
+                    % {"state": tenant.get_state_display()},
+                    field="service",
+                )
+            reactivating = not created and tenant.state == S.DEACTIVATED and tenant.data_preserved
+            states.move(tenant, S.REACTIVATING if reactivating else S.REQUESTED)
+            tenant.isolation = payloads.choose_isolation(service, policy)
+            tenant.save()
+            subscription = Subscription.objects.create(
+                organization=organization,
+                service=service,
+                plan=plan,
+                tenant=tenant,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                max_users=max_users,
+                storage_limit_gb=storage_limit_gb,
+                admin_email=admin_email,
+                admin_name=admin_name,
+                created_by=created_by,
+                idempotency_key=idempotency_key,
+            )
+            operation = _queue_operation(
+                tenant=tenant,
+                kind=Operation.Kind.ACTIVATE,
+                payload=payloads.activation_payload(
+                    subscription=subscription, tenant=tenant, isolation=tenant.isolation
+                ),
+                subscription=subscription,
+                requested_by=created_by,
+            )
+            record_event(
+                tenant=tenant,
+                kind="subscription_created",
+                message=_("Subscribed to the %(plan)s plan until %(end)s.")
+                % {"plan": plan.name, "end": ends_on},
+                actor=created_by,
+                operation=operation,
+                subscription=subscription,
+            )
+    except IntegrityError:
+        # Lost a race with an identical request (double click, retried POST).
+        if idempotency_key:
+            return subscription_create(
+                organization=organization,
+                service=service,
+                plan=plan,
+                ends_on=ends_on,
+                max_users=max_users,
+                storage_limit_gb=storage_limit_gb,
+                admin_email=admin_email,
+                admin_name=admin_name,
+                starts_on=starts_on,
+                created_by=created_by,
+                idempotency_key=idempotency_key,
+            )
+        raise LifecycleError(
+            _("%(school)s already subscribes to %(service)s.")
+            % {"school": organization.name, "service": service.name},
+            field="service",
+            code="already_subscribed",
+        ) from None
+    return subscription
+
+
+def subscription_renew(
+    *, subscription: Subscription, ends_on: datetime.date, renewed_by: User | None = None
+) -> Subscription:
+    """Extend a live subscription (no vendor call), or start a new one after it ended."""
+    today = timezone.localdate()
+    if ends_on <= max(subscription.ends_on, today):
+        raise LifecycleError(
+            _("Choose an end date after %(date)s.") % {"date": max(subscription.ends_on, today)},
+            field="ends_on",
+        )
+    if subscription.is_live:
+        with transaction.atomic():
+            locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+            old_end = locked.ends_on
+            locked.ends_on = ends_on
+            locked.expiry_notice_sent_at = None
+            locked.save(update_fields=["ends_on", "expiry_notice_sent_at", "updated_at"])
+            record_event(
+                tenant=locked.tenant,
+                kind="subscription_renewed",
+                message=_("Renewed: the end date moved from %(old)s to %(new)s.")
+                % {"old": old_end, "new": ends_on},
+                actor=renewed_by,
+                subscription=locked,
+            )
+        return locked
+    tenant = subscription.tenant
+    deadline = tenant.reactivation_deadline
+    if tenant.state == S.DEACTIVATED and deadline and deadline < timezone.now():
+        raise LifecycleError(
+            _("The data was kept until %(date)s and that date has passed: subscribe anew.")
+            % {"date": f"{timezone.localtime(deadline):%Y-%m-%d}"}
+        )
+    return subscription_create(
+        organization=subscription.organization,
+        service=subscription.service,
+        plan=subscription.plan,
+        ends_on=ends_on,
+        max_users=subscription.max_users,
+        storage_limit_gb=subscription.storage_limit_gb,
+        admin_email=subscription.admin_email,
+        admin_name=subscription.admin_name,
+        created_by=renewed_by,
+    )
+
+
+def _end_subscription(subscription: Subscription, status: str) -> None:
+    subscription.status = status
+    subscription.ended_at = timezone.now()
+    subscription.save(update_fields=["status", "ended_at", "updated_at"])
+
+
+def tenant_deactivate(
+    *,
+    tenant: Tenant,
+    reason: str,
+    requested_by: User | None = None,
+    preserve_data: bool | None = None,
+    deactivate_at: datetime.datetime | None = None,
+    subscription: Subscription | None = None,
+) -> Operation | None:
+    """Queue a deactivation (now or at `deactivate_at`); cancels an activation never sent."""
+    if reason not in ("subscription_expired", "admin_request", "violation"):
+        raise LifecycleError(
+            _("Unknown reason: use subscription_expired, admin_request or violation.")
+        )
+    if preserve_data is None:
+        preserve_data = MarketPolicy.load().preserve_data_on_expiry
+    when = deactivate_at or timezone.now()
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.state in (S.DEACTIVATED, S.DEACTIVATING, S.PURGING, S.PURGED):
+            return None
+        unsent = tenant.operations.filter(
+            kind=Operation.Kind.ACTIVATE, state=Operation.State.QUEUED, attempts=0
+        )
+        if tenant.state in (S.REQUESTED, S.REACTIVATING) and unsent.exists():
+            unsent.update(state=Operation.State.CANCELLED, finished_at=timezone.now())
+            states.move(tenant, S.DEACTIVATED)
+            tenant.save()
+            record_event(
+                tenant=tenant,
+                kind="activation_cancelled",
+                message=_("Cancelled before the vendor was called."),
+                actor=requested_by,
+                subscription=subscription,
+            )
+            return None
+        if tenant.state == S.ACTIVE:
+            states.move(tenant, S.DEACTIVATING)
+            tenant.save()
+        operation = _queue_operation(
+            tenant=tenant,
+            kind=Operation.Kind.DEACTIVATE,
+            payload=payloads.deactivation_payload(
+                reason=reason, preserve_data=preserve_data, deactivate_at=when
+            ),
+            subscription=subscription,
+            requested_by=requested_by,
+            not_before=when,
+        )
+        record_event(
+            tenant=tenant,
+            kind="deactivation_requested",
+            message=_("Deactivation requested (%(reason)s).") % {"reason": reason},
+            actor=requested_by,
+            operation=operation,
+        )
+    return operation
+
+
+def subscription_cancel(
+    *, subscription: Subscription, cancelled_by: User | None = None
+) -> Subscription:
+    """End a subscription now at the school's request: the tenant is deactivated, data kept."""
+    if not subscription.is_live:
+        raise LifecycleError(_("This subscription has already ended."))
+    with transaction.atomic():
+        _end_subscription(subscription, Subscription.Status.CANCELLED)
+        tenant_deactivate(
+            tenant=subscription.tenant,
+            reason="admin_request",
+            requested_by=cancelled_by,
+            subscription=subscription,
+        )
+    return subscription
+
+
+def subscription_expire(*, subscription: Subscription) -> Subscription:
+    """The end date has come: end the subscription and deactivate with data kept."""
+    with transaction.atomic():
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if not locked.is_live:
+            return locked
+        _end_subscription(locked, Subscription.Status.ENDED)
+        tenant_deactivate(tenant=locked.tenant, reason="subscription_expired", subscription=locked)
+    return locked
+
+
+def subscription_change_plan(
+    *, subscription: Subscription, plan: Plan, changed_by: User | None = None
+) -> Operation:
+    """Change the plan through the vendor's tenant_update endpoint."""
+    service = subscription.service
+    if not subscription.is_live:
+        raise LifecycleError(_("This subscription has ended: renew it first."))
+    if "tenant_update" not in (service.manifest_data.get("endpoints") or {}):
+        raise LifecycleError(
+            _("%(service)s does not support plan changes: cancel and subscribe to the new plan.")
+            % {"service": service.name},
+            field="plan",
+            code="unsupported",
+        )
+    if plan.service_id != service.pk or not plan.is_active:
+        raise LifecycleError(_("Unknown plan for this service."), field="plan")
+    if plan.pk == subscription.plan_id:
+        raise LifecycleError(_("The subscription is already on this plan."), field="plan")
+    allowed = subscription.plan.allowed_changes
+    if allowed and plan.code not in allowed:
+        raise LifecycleError(
+            _("From %(old)s you can change to: %(allowed)s.")
+            % {"old": subscription.plan.code, "allowed": ", ".join(allowed)},
+            field="plan",
+        )
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=subscription.tenant_id)
+        if tenant.state != S.ACTIVE:
+            raise LifecycleError(
+                _("The tenant is %(state)s; a plan can change only while it is active.")
+                % {"state": tenant.get_state_display()}
+            )
+        states.move(tenant, S.UPDATING)
+        tenant.save()
+        payload = payloads.update_payload(plan=plan, subscription=subscription)
+        operation = _queue_operation(
+            tenant=tenant,
+            kind=Operation.Kind.UPDATE,
+            payload=payload,
+            subscription=subscription,
+            requested_by=changed_by,
+        )
+        record_event(
+            tenant=tenant,
+            kind="plan_change_requested",
+            message=_("Plan change to %(plan)s requested.") % {"plan": plan.name},
+            actor=changed_by,
+            operation=operation,
+        )
+    return operation
+
+
+def tenant_purge(*, tenant: Tenant) -> Operation | None:
+    """After the data-retention deadline: purge through tenant_delete, or mark it purged."""
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.state != S.DEACTIVATED:
+            return None
+        if "tenant_delete" in (tenant.service.manifest_data.get("endpoints") or {}):
+            states.move(tenant, S.PURGING)
+            tenant.save()
+            operation = _queue_operation(
+                tenant=tenant, kind=Operation.Kind.DELETE, payload=payloads.delete_payload()
+            )
+            record_event(
+                tenant=tenant,
+                kind="purge_requested",
+                message=_("The data-retention deadline passed: purge requested."),
+                operation=operation,
+            )
+            return operation
+        states.move(tenant, S.PURGED)
+        tenant.purged_at = timezone.now()
+        tenant.save()
+        record_event(
+            tenant=tenant,
+            kind="purged",
+            message=_("The data-retention deadline passed; the service declares no tenant_delete."),
+        )
+    return None
+
+
+def operation_retry_now(*, operation: Operation, requested_by: User | None = None) -> Operation:
+    """Staff: attempt a waiting, failed or attention-needing operation again, now."""
+    retryable = (Operation.State.QUEUED, Operation.State.FAILED, Operation.State.NEEDS_ATTENTION)
+    if operation.state not in retryable:
+        raise LifecycleError(
+            _("Only a queued, failed or attention-needing operation can be retried.")
+        )
+    with transaction.atomic():
+        operation.state = Operation.State.QUEUED
+        operation.next_attempt_at = timezone.now()
+        operation.first_failure_at = None
+        operation.finished_at = None
+        operation.save()
+        tenant = operation.tenant
+        if tenant.state == S.NEEDS_ATTENTION:
+            target = {
+                Operation.Kind.ACTIVATE: S.ACTIVATING,
+                Operation.Kind.DEACTIVATE: S.DEACTIVATING,
+                Operation.Kind.UPDATE: S.UPDATING,
+                Operation.Kind.DELETE: S.PURGING,
+            }.get(operation.kind)
+            if target:
+                states.move(tenant, target)
+                tenant.save()
+        record_event(
+            tenant=tenant,
+            kind="operation_retried",
+            message=_("Retry requested by staff."),
+            actor=requested_by,
+            operation=operation,
+        )
+        dispatch_after_commit(operation)
+    return operation
+
+
+def operation_cancel(*, operation: Operation, cancelled_by: User | None = None) -> Operation:
+    """Staff: give up an operation that has not succeeded; the tenant is left for a person."""
+    if not (operation.is_open or operation.state == Operation.State.NEEDS_ATTENTION):
+        raise LifecycleError(_("Only an unfinished operation can be cancelled."))
+    with transaction.atomic():
+        updated = Operation.objects.filter(
+            pk=operation.pk, state__in=[*Operation.OPEN_STATES, Operation.State.NEEDS_ATTENTION]
+        ).update(state=Operation.State.CANCELLED, finished_at=timezone.now())
+        if not updated:
+            raise LifecycleError(_("The operation finished meanwhile; nothing was cancelled."))
+        operation.refresh_from_db()
+        record_event(
+            tenant=operation.tenant,
+            kind="operation_cancelled",
+            message=_("Cancelled by staff."),
+            actor=cancelled_by,
+            operation=operation,
+        )
+    return operation

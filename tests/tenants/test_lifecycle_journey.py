@@ -1,0 +1,94 @@
+"""The whole lifecycle through a real Celery worker against the reference vendor over HTTP."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from tenants import scheduling
+from tenants.models import Operation, Subscription, Tenant
+from tenants.services import subscription_create, subscription_renew
+from tests.factories import OrganizationFactory, SchoolAdminFactory, VendorFactory
+from tests.support.vendors import register_reference_service
+from tests.support.worker import wait_until
+
+pytestmark = pytest.mark.worker
+
+
+def tenant_state(tenant_pk):
+    return Tenant.objects.get(pk=tenant_pk).state
+
+
+def mail_files(folder):
+    return sorted(folder.glob("*.log"))
+
+
+def test_subscribe_expire_and_renew_through_a_real_worker(
+    celery_worker, reference_vendor, sent_mail_dir, mailoutbox
+):
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    school = OrganizationFactory(name="한림대학교", slug="hallym_univ")
+    SchoolAdminFactory(organization=school, email="admin@hallym.ac.kr")
+    premium = service.plans.get(code="premium")
+    today = timezone.localdate()
+
+    subscription = subscription_create(
+        organization=school,
+        service=service,
+        plan=premium,
+        ends_on=today + datetime.timedelta(days=30),
+        max_users=500,
+        storage_limit_gb=100,
+        admin_email="admin@hallym.ac.kr",
+        admin_name="홍길동",
+    )
+    tenant_pk = subscription.tenant_id
+    wait_until(lambda: tenant_state(tenant_pk) == Tenant.State.ACTIVE, timeout=30,
+               message="the tenant never became active")  # fmt: skip
+    tenant = Tenant.objects.get(pk=tenant_pk)
+    assert tenant.access_url.endswith("/app/hallym_univ")
+    assert tenant.plan_code == "premium"
+    assert reference_vendor.stats()["distinct_request_ids"]["activate"] == 1
+
+    # The calendar jobs take "today" as an argument, so time moves forward for the market's
+    # schedule while the worker and the vendor keep their real clocks (and signatures stay fresh).
+    notice_day = subscription.ends_on - datetime.timedelta(days=7)
+    assert scheduling.process_subscription_dates(today=notice_day)["notices"] == 1
+    assert scheduling.process_subscription_dates(today=notice_day)["notices"] == 0
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["admin@hallym.ac.kr"]
+    assert "Reference Tutor" in mailoutbox[0].subject
+
+    # The end date: the market deactivates with data kept, then invites the school to renew.
+    assert scheduling.process_subscription_dates(today=subscription.ends_on)["expired"] == 1
+    wait_until(lambda: tenant_state(tenant_pk) == Tenant.State.DEACTIVATED, timeout=30,
+               message="the tenant was never deactivated")  # fmt: skip
+    assert scheduling.process_subscription_dates(today=subscription.ends_on)["expired"] == 0
+    renewal_mails = wait_until(lambda: mail_files(sent_mail_dir), timeout=10,
+                               message="no renewal notice was sent")  # fmt: skip
+    assert len(renewal_mails) == 1
+    assert (
+        "hallym" in renewal_mails[0].read_text()
+        or "admin@hallym.ac.kr" in renewal_mails[0].read_text()
+    )
+    tenant.refresh_from_db()
+    assert tenant.data_preserved is True
+    assert tenant.reactivation_deadline is not None
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ENDED
+    assert subscription.expiry_notice_sent_at is not None
+    assert subscription.renewal_notice_sent_at is not None
+
+    # Renewing after deactivation reactivates the same tenant at the vendor.
+    renewed = subscription_renew(
+        subscription=subscription, ends_on=today + datetime.timedelta(days=400)
+    )
+    assert renewed.pk != subscription.pk
+    wait_until(lambda: tenant_state(tenant_pk) == Tenant.State.ACTIVE, timeout=30,
+               message="the renewal never reactivated the tenant")  # fmt: skip
+    assert (
+        Operation.objects.filter(tenant_id=tenant_pk, state=Operation.State.SUCCEEDED).count() == 3
+    )
+    stats = reference_vendor.stats()
+    assert stats["distinct_request_ids"]["activate"] == 2
+    assert stats["distinct_request_ids"]["deactivate"] == 1

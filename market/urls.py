@@ -9,8 +9,13 @@ from market import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("school/", views.school_home, name="school-home"),
+    path("school/", include("tenants.urls")),
     path("vendor/", views.vendor_home, name="vendor-home"),
+    path("vendor/", include("services.urls")),
     path("staff/overview/", views.staff_overview, name="staff-overview"),
+    path("", include("services.standard_urls")),
+    path("api/", include("market.api.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -18,6 +23,5 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("monitoring/", include("monitoring.urls")),
     path("admin/", admin.site.urls),
 ]

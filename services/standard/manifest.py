@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator
 
 from services.standard.manifest_messages import (
+    MAX_REPORTED_ERRORS,
     Path,
     Problem,
     pointer_of,
@@ -161,6 +162,19 @@ def validate_manifest_text(
                 "파일을 UTF-8로 저장하세요.",
             )
     text = text.removeprefix("\ufeff")  # a byte order mark some editors write
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate in a str from a careless caller
+        line = text.count("\n", 0, error.start) + 1
+        code = ord(text[error.start])
+        return _failed(
+            "",
+            line,
+            f"the manifest contains the invalid character U+{code:04X} at line {line}: save the "
+            "file as UTF-8 text",
+            f"매니페스트 {line}행에 잘못된 문자 U+{code:04X}가 있습니다. 파일을 UTF-8 텍스트로 "
+            "저장하세요.",
+        )
 
     try:
         document = load_strict_yaml(text)
@@ -195,19 +209,38 @@ def validate_manifest_text(
         problem = unsupported_version(version, SUPPORTED_VERSIONS)
         return ManifestResult(data=data, errors=(_to_error(problem, lines),))
 
+    schema_errors = list(_manifest_validator().iter_errors(data))
+    # A value of the wrong type also fails its enum/pattern/...: say only that the type is wrong.
+    mistyped = {tuple(e.absolute_path) for e in schema_errors if e.validator == "type"}
     schema_problems = [
         problem
-        for error in _manifest_validator().iter_errors(data)
+        for error in schema_errors
+        if error.validator == "type" or tuple(error.absolute_path) not in mistyped
         for problem in problems_from_schema_error(error)
     ]
     flagged = {problem.pointer for problem in schema_problems}
-    semantic = [p for p in _semantic_problems(data, http_allowed_hosts) if p.pointer not in flagged]
+    semantic = [
+        problem
+        for problem in _semantic_problems(data, http_allowed_hosts, _Flagged(flagged))
+        if problem.pointer not in flagged
+    ]
     unique: dict[tuple[str, str], Problem] = {}
     for problem in [*schema_problems, *semantic]:
         unique.setdefault((problem.pointer, problem.message), problem)
-    return ManifestResult(
-        data=data, errors=_sorted(_to_error(problem, lines) for problem in unique.values())
-    )
+    errors = _sorted(_to_error(problem, lines) for problem in unique.values())
+    if len(errors) > MAX_REPORTED_ERRORS:
+        hidden = len(errors) - MAX_REPORTED_ERRORS
+        errors = (
+            *errors[:MAX_REPORTED_ERRORS],
+            ManifestError(
+                pointer="",
+                message=f"at least {hidden} more errors are not shown: fix the errors above and "
+                "validate again",
+                message_ko=f"오류가 {hidden}개 이상 더 있습니다. 위의 오류를 고친 뒤 다시 검증하세요.",
+                line=None,
+            ),
+        )
+    return ManifestResult(data=data, errors=errors)
 
 
 def plans_from_manifest(data: dict) -> list[PlanSpec]:
@@ -250,12 +283,26 @@ def plans_from_manifest(data: dict) -> list[PlanSpec]:
 # -- semantic checks (what the schema cannot say) ----------------------------------------------
 
 
-def _semantic_problems(data: dict, http_allowed_hosts: Collection[str]) -> Iterator[Problem]:
+@dataclass(frozen=True)
+class _Flagged:
+    """Pointers the schema already reported; a check that reads them would only add noise."""
+
+    pointers: set[str]
+
+    def clean(self, prefix: str) -> bool:
+        return not any(p == prefix or p.startswith(prefix + "/") for p in self.pointers)
+
+
+def _semantic_problems(
+    data: dict, http_allowed_hosts: Collection[str], flagged: _Flagged
+) -> Iterator[Problem]:
     yield from _value_problems(data, ())
     yield from _base_url_problems(data, http_allowed_hosts)
     yield from _auth_header_problems(data)
-    yield from _isolation_problems(data)
-    yield from _plan_reference_problems(data)
+    if flagged.clean("/isolation"):
+        yield from _isolation_problems(data)
+    if flagged.clean("/features"):
+        yield from _plan_reference_problems(data)
 
 
 def _value_problems(value, path: Path) -> Iterator[Problem]:

@@ -19,6 +19,8 @@ from services.standard.yaml_loader import escape_pointer_token
 
 Path = tuple[str | int, ...]
 
+MAX_REPORTED_ERRORS = 100
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -157,9 +159,13 @@ def _additional_properties(error: ValidationError, path: Path) -> list[Problem]:
     where_en = "the manifest" if not path else f"`{pointer_of(path)}`"
     where_ko = "매니페스트" if not path else f"`{pointer_of(path)}`"
     problems = []
-    for key in instance:
-        if key in declared or any(re.search(pattern, key) for pattern in patterns):
-            continue
+    unknown = [
+        key
+        for key in instance
+        if key not in declared and not any(re.search(pattern, key) for pattern in patterns)
+    ]
+    # Document order; past the cap the vendor sees a count instead (and we skip difflib's cost).
+    for key in unknown[:MAX_REPORTED_ERRORS]:
         child = (*path, key)
         ptr = pointer_of(child)
         choices = sorted(declared) or known_fields(path)
@@ -394,12 +400,12 @@ def _any_of(error: ValidationError, path: Path) -> list[Problem]:
         return [
             Problem(
                 child,
-                "`/features` is missing: the manifest declares no plans; add `features` (plan "
-                'code: list of features, e.g. features: {basic: ["ai_chat"]}) or `plans` (plans '
-                "with prices)",
-                "`/features` 항목이 없습니다. 매니페스트에 요금제가 없으니 `features`(요금제 코드: "
-                '기능 목록, 예: features: {basic: ["ai_chat"]}) 또는 `plans`(가격이 있는 요금제)를 '
-                "추가하세요.",
+                "`/features` is missing: add the features per plan (plan code: list of features, "
+                'e.g. features: {basic: ["ai_chat"]}) or `plans` (plans with prices); the manifest '
+                "declares no plans",
+                "`/features` 항목이 없습니다. 요금제별 기능(요금제 코드: 기능 목록, 예: features: "
+                '{basic: ["ai_chat"]}) 또는 `plans`(가격이 있는 요금제)를 추가하세요. 지금은 '
+                "매니페스트에 요금제가 하나도 없습니다.",
             )
         ]
     return _fallback(error, path)

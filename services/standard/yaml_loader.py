@@ -21,10 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 MAX_DEPTH = 40
+MAX_NODES = 5000
+"""Values (scalars, lists, mappings, keys included) in one document; the seed has about 60."""
 
 _YAML_TAG = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(
@@ -71,16 +76,30 @@ class _Refused(Exception):
         self.problem = problem
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader's reader, scanner, parser and composer, with refusals added in `compose_node`.
+def _too_deep(line: int) -> YamlProblem:
+    return YamlProblem(
+        pointer="",
+        line=line,
+        message=(
+            f"the document is nested more than {MAX_DEPTH} levels deep: flatten it; a manifest "
+            "needs at most 5 levels"
+        ),
+        message_ko=(
+            f"문서가 {MAX_DEPTH}단계보다 깊게 중첩되어 있습니다. 매니페스트는 5단계면 충분하니 "
+            "구조를 줄이세요."
+        ),
+    )
 
-    Only composition is used; values are built by `_build` below, never by PyYAML's
+
+class _StrictComposing:
+    """Refusals added to PyYAML's (Python) composer; mixed in before the parser.
+
+    Only composition is used; values are built by `_Builder` below, never by PyYAML's
     constructors, so no tag can ever reach a Python constructor.
     """
 
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._depth = 0
+    _depth = 0
+    _nodes = 0
 
     def compose_node(self, parent, index):
         event = self.peek_event()
@@ -130,32 +149,65 @@ class _StrictLoader(yaml.SafeLoader):
                     ),
                 )
             )
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(
+                YamlProblem(
+                    pointer="",
+                    line=line,
+                    message=(
+                        f"the document holds more than {MAX_NODES} values: a manifest needs a few "
+                        "hundred; remove what the market does not need"
+                    ),
+                    message_ko=(
+                        f"문서에 값이 {MAX_NODES}개보다 많습니다. 매니페스트에는 수백 개면 충분하니 "
+                        "마켓에 필요 없는 내용을 지우세요."
+                    ),
+                )
+            )
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _Refused(
-                    YamlProblem(
-                        pointer="",
-                        line=line,
-                        message=(
-                            f"the document is nested more than {MAX_DEPTH} levels deep: "
-                            "flatten it; a manifest needs at most 5 levels"
-                        ),
-                        message_ko=(
-                            f"문서가 {MAX_DEPTH}단계보다 깊게 중첩되어 있습니다. 매니페스트는 "
-                            "5단계면 충분하니 구조를 줄이세요."
-                        ),
-                    )
-                )
+                raise _Refused(_too_deep(line))
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
 
+class _PyStrictLoader(_StrictComposing, yaml.SafeLoader):
+    """Pure-Python PyYAML parsing, used when libyaml is not installed."""
+
+    def fetch_flow_collection_start(self, TokenClass):  # noqa: N803 (PyYAML's name)
+        # Refuse deep `[[[[...` while scanning: PyYAML's scanner keeps one pending simple key per
+        # flow level and rescans them all per token, so deep flow nesting costs quadratic time
+        # long before the composer would see the depth.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(_too_deep(self.get_mark().line + 1))
+        super().fetch_flow_collection_start(TokenClass)
+
+
+_LOADER_CLASS: type = _PyStrictLoader
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _CStrictLoader(_StrictComposing, Composer, CParser, SafeConstructor, Resolver):
+        """libyaml's reader, scanner and parser (about five times faster) under the Python
+        composer, so the refusals above still apply."""
+
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    _LOADER_CLASS = _CStrictLoader
+
+
 class _Builder:
     """Turns composed nodes into JSON-compatible values, recording lines and duplicate keys."""
 
-    def __init__(self, loader: _StrictLoader):
+    def __init__(self, loader: _StrictComposing):
         self._loader = loader
         self.lines: dict[str, int] = {}
         self.duplicates: list[YamlProblem] = []
@@ -272,6 +324,8 @@ def _syntax_problem(error: yaml.YAMLError, text: str) -> YamlProblem:
         line = text.count("\n", 0, error.position) + 1
     else:
         line = None
+    if "maximum nesting depth" in str(getattr(error, "problem", "")):  # libyaml's own limit
+        return _too_deep(line)
     if isinstance(error, yaml.reader.ReaderError):
         detail = f"the character U+{error.character:04X} is not allowed in YAML"
     else:
@@ -293,7 +347,7 @@ def load_strict_yaml(text: str) -> LoadedDocument:
     An empty document loads as `None`. Several `---` documents are a syntax error.
     """
     try:
-        loader = _StrictLoader(text)
+        loader = _LOADER_CLASS(text)
     except yaml.YAMLError as error:  # the reader refuses unprintable characters up front
         raise YamlLoadError([_syntax_problem(error, text)]) from None
     try:

@@ -182,6 +182,8 @@ def _failure_reason(exc: BaseException, config: _ProbeConfig) -> str:
         return f"no complete answer within {config.total_timeout:g} s"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"connection failed ({exc.os_error.strerror or exc.os_error})"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"connection dropped ({exc.strerror or exc})"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "the server closed the connection without answering"
     if isinstance(exc, aiohttp.ClientPayloadError):

@@ -70,7 +70,7 @@ def drip(interval: float = 1.0) -> Handler:
         h.close_connection = True
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", "100000")
+        h.send_header("Content-Length", "1000")
         h.end_headers()
         h.wfile.flush()
         try:

@@ -22,7 +22,7 @@ messages: install
 
 run: install messages
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	env $(DEV_ENV) $(BIN)/python manage.py seed_demo
 	env $(DEV_ENV) $(BIN)/honcho start --procfile Procfile
 
 lint: install

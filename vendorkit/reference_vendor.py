@@ -485,6 +485,8 @@ class ReferenceVendorHandler(BaseHTTPRequestHandler):
             )
         except Exception as error:  # PyJWT raises many types; all mean "do not trust it"
             return f"rejected: {error}"
+        if claims.get("token_use", "launch") != "launch":
+            return "rejected: not a launch token"
         if claims["tenant_id"] != tenant_id:
             return "rejected: the token is for another tenant"
         if claims["exp"] > time.time() + 300 + 30:

@@ -1,8 +1,80 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from services.admin import admin_link
+from tenants import scheduling, services
+from tenants.errors import LifecycleError
 from tenants.models import LifecycleEvent, Operation, Organization, Subscription, Tenant
+
+
+def _run_for_each(modeladmin, request, queryset, action, done_message):
+    """Apply one service function per selected row; report successes and each refusal."""
+    done = 0
+    for obj in queryset:
+        try:
+            action(obj)
+            done += 1
+        except LifecycleError as error:
+            modeladmin.message_user(request, f"{obj}: {error.message}", messages.WARNING)
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+@admin.action(description=_("Retry now"))
+def retry_operations(modeladmin, request, queryset):
+    _run_for_each(
+        modeladmin,
+        request,
+        queryset,
+        lambda op: services.operation_retry_now(operation=op, requested_by=request.user),
+        _("%(count)s operation(s) sent again."),
+    )
+
+
+@admin.action(description=_("Cancel"))
+def cancel_operations(modeladmin, request, queryset):
+    _run_for_each(
+        modeladmin,
+        request,
+        queryset,
+        lambda op: services.operation_cancel(operation=op, cancelled_by=request.user),
+        _("%(count)s operation(s) cancelled."),
+    )
+
+
+def _force_deactivate(reason):
+    def action(modeladmin, request, queryset):
+        _run_for_each(
+            modeladmin,
+            request,
+            queryset,
+            lambda tenant: services.tenant_deactivate(
+                tenant=tenant, reason=reason, requested_by=request.user
+            ),
+            _("Deactivation queued for %(count)s tenant(s)."),
+        )
+
+    action.__name__ = f"force_deactivate_{reason}"  # Django names admin actions by function name
+    return action
+
+
+force_deactivate_admin_request = admin.action(description=_("Force deactivate (admin request)"))(
+    _force_deactivate("admin_request")
+)
+force_deactivate_violation = admin.action(description=_("Force deactivate (violation)"))(
+    _force_deactivate("violation")
+)
+
+
+@admin.action(description=_("Re-sync status from the vendor"))
+def resync_status(modeladmin, request, queryset):
+    _run_for_each(
+        modeladmin,
+        request,
+        queryset.select_related("service__current_manifest"),
+        lambda tenant: scheduling.tenant_sync_status(tenant=tenant),
+        _("Status asked for %(count)s tenant(s)."),
+    )
 
 
 class TenantInline(admin.TabularInline):
@@ -136,6 +208,7 @@ class TenantAdmin(admin.ModelAdmin):
     )
     exclude = ("temp_password",)
     inlines = [OperationInline, EventInline]
+    actions = [force_deactivate_admin_request, force_deactivate_violation, resync_status]
 
 
 @admin.register(Operation)
@@ -155,6 +228,7 @@ class OperationAdmin(admin.ModelAdmin):
     list_select_related = ("tenant__service", "tenant__organization")
     search_fields = ("request_id", "tenant__tenant_id", "tenant__service__service_id")
     readonly_fields = [field.name for field in Operation._meta.fields]
+    actions = [retry_operations, cancel_operations]
 
 
 @admin.register(LifecycleEvent)

@@ -302,7 +302,9 @@ def tenant_deactivate(
                 subscription=subscription,
             )
             return None
-        if tenant.state == S.ACTIVE:
+        if tenant.state == S.ACTIVE and when <= timezone.now():
+            # A deactivation scheduled for later leaves the tenant active until its moment;
+            # the executor moves it to deactivating when the call starts.
             states.move(tenant, S.DEACTIVATING)
             tenant.save()
         operation = _queue_operation(

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from monitoring.models import HealthRollup, Incident, Statement, StatementLine, UsageReport
+from monitoring.models import (
+    HealthRollup,
+    Incident,
+    MonitoringCounter,
+    Statement,
+    StatementLine,
+    SweepRun,
+    UsageReport,
+)
 
 
 @admin.register(Incident)
@@ -43,7 +51,38 @@ class HealthRollupAdmin(admin.ModelAdmin):
         "degraded",
         "latency_p50_ms",
         "latency_p95_ms",
+        "latency_histogram",
     )
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "minute",
+        "services",
+        "chunks",
+        "chunks_done",
+        "probes",
+        "failures",
+        "finished_at",
+    )
+    date_hierarchy = "minute"
+    readonly_fields = (
+        "minute",
+        "started_at",
+        "services",
+        "chunks",
+        "chunks_done",
+        "probes",
+        "failures",
+        "finished_at",
+    )
+
+
+@admin.register(MonitoringCounter)
+class MonitoringCounterAdmin(admin.ModelAdmin):
+    list_display = ("name", "value")
+    readonly_fields = ("name", "value")
 
 
 @admin.register(UsageReport)

@@ -50,6 +50,9 @@ class HealthRollup(models.Model):
     degraded = models.PositiveIntegerField(default=0)
     latency_p50_ms = models.PositiveIntegerField(null=True, blank=True)
     latency_p95_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Answered probes' latencies as {bucket upper bound in ms: count} (see monitoring/latency.py):
+    # a few dozen numbers per hour that keep p50/p95 computable as the hour fills up.
+    latency_histogram = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-hour"]
@@ -137,3 +140,36 @@ class StatementLine(models.Model):
 
     def __str__(self):
         return f"{self.description}: {self.amount}"
+
+
+class SweepRun(models.Model):
+    """One minute's health sweep: its unique minute is the lock that stops a second sweep."""
+
+    minute = models.DateTimeField(help_text=_("Start of the minute swept (UTC)."))
+    started_at = models.DateTimeField(default=timezone.now)
+    services = models.PositiveIntegerField(default=0)
+    chunks = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    probes = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-minute"]
+        constraints = [models.UniqueConstraint(fields=["minute"], name="one_sweep_per_minute")]
+
+    def __str__(self):
+        return f"sweep {self.minute:%Y-%m-%d %H:%M} ({self.chunks_done}/{self.chunks} chunks)"
+
+
+class MonitoringCounter(models.Model):
+    """A monotonic total for /monitoring/metrics (Prometheus counters must never go down)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} = {self.value}"

@@ -1,3 +1,18 @@
-"""Monitoring pages: the staff dashboard, the status page, metrics. (Filled in by the monitoring work.)"""
+"""Monitoring pages: status, the staff dashboard, a service's history, statements, metrics."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from monitoring import views
+
+app_name = "monitoring"
+
+urlpatterns = [
+    path("status/", views.status, name="status"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("services/<slug:service_id>/", views.service_history, name="service-history"),
+    path("usage/<int:report_id>/collect/", views.usage_collect, name="usage-collect"),
+    path("statements/", views.statement_list, name="statement-list"),
+    path("statements/<int:pk>/", views.statement_detail, name="statement-detail"),
+    path("statements/<int:pk>/csv/", views.statement_csv, name="statement-csv"),
+    path("metrics", views.metrics, name="metrics"),
+]

@@ -1,0 +1,1 @@
+"""Benchmarks of the Service Market (``python -m bench --help``); not part of the test suite."""

@@ -1,0 +1,126 @@
+"""E-mails about incidents and usage compliance, grouped so an outage storm stays readable.
+
+One call sends at most one e-mail to staff and one to each vendor concerned, however many
+services changed at once: when the market itself loses its network, staff get one list of
+5,000 services rather than 5,000 messages.
+
+Mail goes out after the state it describes is committed. A mail server failure is logged and
+does not undo the state change (the dashboard still shows the incident).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from monitoring.models import Incident
+from services.models import Service
+
+if TYPE_CHECKING:
+    from monitoring.health import IncidentEvent
+
+logger = logging.getLogger(__name__)
+
+
+def _absolute(path: str) -> str:
+    return settings.MARKET_BASE_URL.rstrip("/") + path
+
+
+def _message(*, template: str, context: dict, to: Sequence[str]) -> EmailMessage:
+    subject = render_to_string(f"emails/monitoring/{template}_subject.txt", context)
+    body = render_to_string(f"emails/monitoring/{template}_body.txt", context)
+    return EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=list(to),
+    )
+
+
+def _send(messages: list[EmailMessage]) -> int:
+    if not messages:
+        return 0
+    try:
+        return get_connection().send_messages(messages) or 0
+    except Exception:  # a mail outage must not turn into a monitoring outage
+        logger.exception("could not send %d monitoring e-mail(s)", len(messages))
+        return 0
+
+
+def incident_events_notify(*, events: Iterable[IncidentEvent]) -> int:
+    """E-mail staff and each vendor about incidents opened and closed; return messages sent."""
+    events = list(events)
+    if not events:
+        return 0
+    incidents = Incident.objects.select_related("service__vendor").in_bulk(
+        [event.incident_id for event in events]
+    )
+    opened = [incidents[e.incident_id] for e in events if e.kind == "opened"]
+    closed = [incidents[e.incident_id] for e in events if e.kind == "closed"]
+    messages = []
+    with translation.override(settings.LANGUAGE_CODE):
+        staff = [address for address in settings.MARKET_STAFF_ALERT_EMAILS if address]
+        if staff:
+            messages.append(
+                _message(
+                    template="incidents_staff",
+                    context={
+                        "opened": opened,
+                        "closed": closed,
+                        "dashboard_url": _absolute(reverse("monitoring:dashboard")),
+                    },
+                    to=staff,
+                )
+            )
+        by_vendor: dict[int, dict] = defaultdict(lambda: {"opened": [], "closed": []})
+        for kind, group in (("opened", opened), ("closed", closed)):
+            for incident in group:
+                by_vendor[incident.service.vendor_id][kind].append(incident)
+        for lists in by_vendor.values():
+            vendor = (lists["opened"] or lists["closed"])[0].service.vendor
+            if not vendor.contact_email:
+                continue
+            messages.append(
+                _message(
+                    template="incidents_vendor",
+                    context={
+                        "vendor": vendor,
+                        **lists,
+                        "status_url": _absolute(reverse("monitoring:status")),
+                    },
+                    to=[vendor.contact_email],
+                )
+            )
+    return _send(messages)
+
+
+def usage_noncompliance_notify(*, service_ids: Iterable[int], month_label: str) -> int:
+    """Tell each vendor once that its services did not answer mandatory usage reports."""
+    services = list(
+        Service.objects.filter(pk__in=list(service_ids)).select_related("vendor").order_by("name")
+    )
+    by_vendor: dict[int, list[Service]] = defaultdict(list)
+    for service in services:
+        by_vendor[service.vendor_id].append(service)
+    messages = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for group in by_vendor.values():
+            vendor = group[0].vendor
+            if not vendor.contact_email:
+                continue
+            messages.append(
+                _message(
+                    template="usage_noncompliant_vendor",
+                    context={"vendor": vendor, "services": group, "month": month_label},
+                    to=[vendor.contact_email],
+                )
+            )
+    return _send(messages)

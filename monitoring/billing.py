@@ -1,0 +1,269 @@
+"""Monthly statements: each school's plans prorated by the days they were active, plus usage.
+
+Rules (amounts in whole KRW, ``ROUND_HALF_UP``):
+
+- A subscription is active from ``starts_on`` up to, not including, ``ends_on``; one ended early
+  (``ended_at``) is active through the local day it ended. A cancelled subscription that never
+  recorded an end is not billed.
+- Plan line: ``price × active days in the month / days in the month`` (a yearly plan's price is
+  divided by 12 first). Quantity is the active days, unit price the price of one day.
+- Usage lines: for each tenant, the month's *collected* usage report times the unit prices the
+  plan declares (``Plan.unit_prices``, metric → price). The plan is that of the tenant's latest
+  subscription in the month, so a plan change never bills usage twice. Rejected, failed or
+  pending reports never enter a bill; the statement page lists them.
+- Regenerating a month replaces the lines in one transaction and gives the same statement.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring.models import Statement, StatementLine, UsageReport
+from tenants.models import Subscription
+
+logger = logging.getLogger(__name__)
+
+WON = Decimal(1)
+QUANTITY_STEP = Decimal("0.0001")
+CURRENCY = "KRW"
+
+
+def _next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def days_in_month(month: date) -> int:
+    return calendar.monthrange(month.year, month.month)[1]
+
+
+def active_span(subscription: Subscription, month: date) -> tuple[date, date] | None:
+    """The subscription's active days inside ``month`` as [first, end), or None if none."""
+    month = month.replace(day=1)
+    end = subscription.ends_on
+    if subscription.ended_at is not None:
+        end = min(end, timezone.localdate(subscription.ended_at) + timedelta(days=1))
+    elif subscription.status == Subscription.Status.CANCELLED:
+        return None
+    first = max(subscription.starts_on, month)
+    end = min(end, _next_month(month))
+    if end <= first:
+        return None
+    return first, end
+
+
+def prorated_amount(*, price: Decimal, days: int, month_days: int, yearly: bool = False) -> Decimal:
+    divisor = month_days * (12 if yearly else 1)
+    return (Decimal(price) * days / divisor).quantize(WON, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    subscription_id: int | None
+    kind: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+def _plan_line(subscription: Subscription, month: date) -> LineDraft | None:
+    span = active_span(subscription, month)
+    if span is None:
+        return None
+    first, end = span
+    days = (end - first).days
+    month_days = days_in_month(month)
+    plan = subscription.plan
+    yearly = plan.billing_period == "yearly"
+    per_day = Decimal(plan.price) / (month_days * (12 if yearly else 1))
+    description = (
+        f"{subscription.service.name} — {plan.name} ({plan.code}), "
+        f"{first:%Y-%m-%d}–{end - timedelta(days=1):%Y-%m-%d}, {days}/{month_days} days"
+    )
+    return LineDraft(
+        subscription_id=subscription.pk,
+        kind=StatementLine.Kind.PLAN,
+        description=description[:300],
+        quantity=Decimal(days),
+        unit_price=per_day.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP),
+        amount=prorated_amount(price=plan.price, days=days, month_days=month_days, yearly=yearly),
+    )
+
+
+def _decimal(value) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _usage_lines(subscription: Subscription, report: UsageReport) -> list[LineDraft]:
+    lines = []
+    for metric, raw_price in sorted((subscription.plan.unit_prices or {}).items()):
+        unit_price = _decimal(raw_price)
+        quantity = _decimal((report.metrics or {}).get(metric))
+        if unit_price is None or unit_price < 0:
+            logger.warning("plan %s has an unusable unit price for %s", subscription.plan, metric)
+            continue
+        if quantity is None or quantity <= 0:
+            continue
+        quantity = quantity.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP)
+        lines.append(
+            LineDraft(
+                subscription_id=subscription.pk,
+                kind=StatementLine.Kind.USAGE,
+                description=f"{subscription.service.name} — {metric}"[:300],
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=(quantity * unit_price).quantize(WON, rounding=ROUND_HALF_UP),
+            )
+        )
+    return lines
+
+
+def statement_drafts(*, organization_id: int, month: date) -> list[LineDraft]:
+    """The lines a school's statement for ``month`` must have, in a stable order."""
+    month = month.replace(day=1)
+    subscriptions = list(
+        Subscription.objects.filter(
+            organization_id=organization_id,
+            starts_on__lt=_next_month(month),
+            ends_on__gt=month,
+        )
+        .select_related("service", "plan")
+        .order_by("service__name", "starts_on", "pk")
+    )
+    drafts: list[LineDraft] = []
+    latest_by_tenant: dict[int, Subscription] = {}
+    for subscription in subscriptions:
+        line = _plan_line(subscription, month)
+        if line is None:
+            continue
+        drafts.append(line)
+        if subscription.tenant_id is not None:
+            latest_by_tenant[subscription.tenant_id] = subscription  # ordered by starts_on
+    reports = UsageReport.objects.filter(
+        tenant_id__in=list(latest_by_tenant), month=month, state=UsageReport.State.COLLECTED
+    )
+    for report in sorted(reports, key=lambda r: latest_by_tenant[r.tenant_id].service.name):
+        drafts.extend(_usage_lines(latest_by_tenant[report.tenant_id], report))
+    return drafts
+
+
+def statement_generate(*, organization_id: int, month: date) -> Statement | None:
+    """Create or replace a school's statement for ``month``; None if there is nothing to bill.
+
+    Deterministic: the same subscriptions and reports always give the same lines and total.
+    """
+    month = month.replace(day=1)
+    with transaction.atomic():
+        drafts = statement_drafts(organization_id=organization_id, month=month)
+        existing = (
+            Statement.objects.select_for_update()
+            .filter(organization_id=organization_id, month=month)
+            .first()
+        )
+        if not drafts and existing is None:
+            return None
+        statement = existing or Statement.objects.create(
+            organization_id=organization_id, month=month, currency=CURRENCY
+        )
+        statement.lines.all().delete()
+        StatementLine.objects.bulk_create(
+            [
+                StatementLine(
+                    statement=statement,
+                    subscription_id=draft.subscription_id,
+                    kind=draft.kind,
+                    description=draft.description,
+                    quantity=draft.quantity,
+                    unit_price=draft.unit_price,
+                    amount=draft.amount,
+                )
+                for draft in drafts
+            ]
+        )
+        statement.total = sum((draft.amount for draft in drafts), Decimal(0))
+        statement.currency = CURRENCY
+        statement.save(update_fields=["total", "currency", "updated_at"])
+    return statement
+
+
+def statements_generate_month(*, month: date) -> int:
+    """Generate every school's statement for ``month``; return how many exist afterwards."""
+    month = month.replace(day=1)
+    organization_ids = (
+        Subscription.objects.filter(starts_on__lt=_next_month(month), ends_on__gt=month)
+        .values_list("organization_id", flat=True)
+        .distinct()
+        .order_by("organization_id")
+    )
+    count = 0
+    for organization_id in list(organization_ids):
+        if statement_generate(organization_id=organization_id, month=month) is not None:
+            count += 1
+    return count
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+CSV_HEADER = [
+    "month",
+    "school",
+    "kind",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "currency",
+]
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """Text a spreadsheet will not run as a formula (vendor-chosen names end up in here)."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def plain_decimal(number: Decimal) -> str:
+    """Without trailing zeros or exponent: 15.0000 → "15", 5E+4 → "50000"."""
+    return format(number.normalize(), "f")
+
+
+def statement_csv(statement: Statement) -> str:
+    """The statement as CSV text: one row per line and a total row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    month = f"{statement.month:%Y-%m}"
+    school = _cell(statement.organization.name)
+    for line in statement.lines.order_by("id"):
+        writer.writerow(
+            [
+                month,
+                school,
+                line.kind,
+                _cell(line.description),
+                plain_decimal(line.quantity),
+                plain_decimal(line.unit_price),
+                plain_decimal(line.amount),
+                statement.currency,
+            ]
+        )
+    writer.writerow(
+        [month, school, "total", "", "", "", plain_decimal(statement.total), statement.currency]
+    )
+    return buffer.getvalue()

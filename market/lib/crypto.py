@@ -60,3 +60,31 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(value)
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
+    """Every model with encrypted columns, and the names of those columns."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if names:
+            found.append((model, names))
+    return found
+
+
+def reencrypt_all(batch_size: int = 500) -> int:
+    """Re-save every encrypted value under the newest key; safe to run any number of times."""
+    from django.db import transaction
+
+    rewritten = 0
+    for model, names in encrypted_fields():
+        for obj in model._default_manager.only("pk", *names).iterator(chunk_size=batch_size):
+            with transaction.atomic():
+                # Loading decrypted with any configured key; saving encrypts with the first.
+                model._default_manager.filter(pk=obj.pk).update(
+                    **{name: getattr(obj, name) for name in names}
+                )
+            rewritten += 1
+    return rewritten

@@ -55,7 +55,9 @@ class Command(BaseCommand):
             )
             self._user(username, email, organization=school, preferred_language=language)
         self._register_reference_service(vendor)
-        self.stdout.write(self.style.SUCCESS("Demo data is ready. Accounts (password for all: %s):" % DEMO_PASSWORD))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data is ready. Accounts (password for all: {DEMO_PASSWORD}):")
+        )
         self.stdout.write(f"  market staff   {staff.username:<14} http://127.0.0.1:8000/admin/")
         self.stdout.write("  vendor user    vendor         http://127.0.0.1:8000/vendor/")
         for _name, _slug, username, _email, _language in SCHOOLS:
@@ -94,7 +96,9 @@ class Command(BaseCommand):
             )
         except RegistrationError as error:
             details = "; ".join(e.format() for e in error.errors)
-            raise CommandError(f"Could not register the reference service: {error.message} {details}") from None
+            raise CommandError(
+                f"Could not register the reference service: {error.message} {details}"
+            ) from None
         finally:
             if server is not None:
                 server.stop()

@@ -432,6 +432,8 @@ class TenantStore:
             "created_at": data["created_at"],
             **_reference_occupancy(data),
             "features": data.get("features", []),
+            # Additive: lets the market learn the URL after a 409 or an async activation.
+            "access_url": data.get("access_url"),
         }
         if state == "deactivated":
             answer["data_preserved"] = bool(data.get("data_preserved"))

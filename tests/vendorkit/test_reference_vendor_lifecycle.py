@@ -295,3 +295,8 @@ def test_tenants_survive_a_restart_of_the_vendor(start_vendor, tmp_path):
         assert client.activate("hallym_univ", request_id="rid-1").status_code == 200
     finally:
         again.stop()
+
+
+def test_status_includes_the_access_url_for_a_market_that_missed_the_activate_answer(vendor):
+    access_url = vendor.activate("hallym_univ").json()["access_url"]
+    assert vendor.status("hallym_univ").json()["access_url"] == access_url

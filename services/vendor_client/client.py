@@ -19,10 +19,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.client import HTTPException
 from typing import Any, Literal
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 import requests
+import urllib3.exceptions
 from django.conf import settings
 
 from services.vendor_client import jwt_keys
@@ -52,6 +54,13 @@ OAUTH_EXPIRY_MARGIN_SECONDS = 30
 OAUTH_DEFAULT_LIFETIME_SECONDS = 300
 _READ_CHUNK = 64 * 1024
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+# requests wraps almost everything; the raw ones can still escape from a socket shut mid-read.
+_TRANSPORT_ERRORS = (
+    requests.RequestException,
+    OSError,
+    HTTPException,
+    urllib3.exceptions.HTTPError,
+)
 _RETRYABLE_KINDS = frozenset({"timeout", "connection", "too_large", "invalid_body"})
 
 
@@ -430,11 +439,11 @@ class VendorClient:
             )
         except BlockedAddress as exc:
             raise _CallFailed("blocked", str(exc)) from exc
-        except requests.RequestException as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise self._transport_failure(exc, host, deadline) from exc
         try:
             content = self._read_capped(response, deadline)
-        except requests.RequestException as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise self._transport_failure(exc, host, deadline) from exc
         finally:
             response.close()
@@ -468,9 +477,7 @@ class VendorClient:
             "timeout", f"{host} did not answer completely within {deadline.seconds:g} s"
         )
 
-    def _transport_failure(
-        self, exc: requests.RequestException, host: str, deadline: CallDeadline
-    ) -> _CallFailed:
+    def _transport_failure(self, exc: Exception, host: str, deadline: CallDeadline) -> _CallFailed:
         if deadline.expired or isinstance(exc, requests.Timeout):
             if isinstance(exc, requests.ConnectTimeout):
                 return _CallFailed("timeout", f"connecting to {host} timed out")

@@ -12,6 +12,7 @@ check and the connect (DNS rebinding) cannot slip through.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -152,6 +153,12 @@ def check_address(ip: str | IPAddress) -> str | None:
     address = parse_ip(ip)
     if address is None:
         return "it is not an IP address"
+    return _address_reason(address)
+
+
+@functools.lru_cache(maxsize=8192)
+def _address_reason(address: IPAddress) -> str | None:
+    # Cached: probes check the same few thousand vendor addresses every minute.
     if isinstance(address, ipaddress.IPv4Address):
         return _reason_v4(address)
     return _reason_v6(address)
@@ -327,14 +334,19 @@ def split_url(url: str) -> tuple[str, str, int]:
     return scheme, parts.hostname, port if port is not None else DEFAULT_PORTS[scheme]
 
 
+@functools.lru_cache(maxsize=8192)
+def _url_parts(url: str) -> tuple[str, str, int, IPAddress | None, bool]:
+    scheme, host, port = split_url(url)
+    return scheme, host, port, numeric_host_address(host), is_localhost_name(host)
+
+
 def precheck_url(url: str, *, allowlist: Allowlist | None = None) -> tuple[str, str, int]:
     """Refuse what can be refused without DNS: the scheme, IP-literal and localhost hosts.
 
     Returns ``(scheme, host, port)``. Host names are left to the connect-time check.
     """
-    scheme, host, port = split_url(url)
-    literal = numeric_host_address(host)
-    if literal is None and not is_localhost_name(host):
+    scheme, host, port, literal, local = _url_parts(url)
+    if literal is None and not local:
         return scheme, host, port
     allow = Allowlist.from_settings() if allowlist is None else allowlist
     address = literal if literal is not None else "127.0.0.1"

@@ -48,8 +48,8 @@ BEHAVIOURS = {
         "unhealthy",
         "timestamp",
     ),
-    "slow": (hang, "unhealthy", "no complete answer within 1 s"),
-    "drip": (lambda: drip(interval=0.2), "unhealthy", "no complete answer within 1 s"),
+    "slow": (hang, "unhealthy", "no complete answer within 2 s"),
+    "drip": (lambda: drip(interval=0.2), "unhealthy", "no complete answer within 2 s"),
     "huge_declared": (lambda: huge(10 * 1024 * 1024), "unhealthy", "body larger than 16384 bytes"),
     "huge_streamed": (
         lambda: huge(10 * 1024 * 1024, declare_length=False),
@@ -102,7 +102,7 @@ def test_fifty_stub_vendors_get_the_right_outcome_each(stub_server, allow_loopba
             concurrency=100,
             per_host=0,
             connect_timeout=1.0,
-            total_timeout=1.0,
+            total_timeout=2.0,
             max_bytes=16384,
         )
     )

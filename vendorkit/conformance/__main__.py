@@ -1,0 +1,5 @@
+import sys
+
+from vendorkit.conformance.cli import main
+
+sys.exit(main())

@@ -1,0 +1,169 @@
+"""What a conformance run found: one result per check, a summary, the text and JSON forms."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["PASS", "FAIL", "SKIP"]
+
+KIT_VERSION = "1.0"
+EXIT_CONFORMANT = 0
+EXIT_NOT_CONFORMANT = 1
+EXIT_UNREACHABLE = 2
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check the kit knows: a stable id, what it proves, and whether it is required."""
+
+    id: str
+    title: str
+    required: bool = True
+
+
+@dataclass
+class CheckResult:
+    """One check's verdict, with the request and an excerpt of the answer that shows why."""
+
+    id: str
+    title: str
+    required: bool
+    outcome: Outcome
+    detail: str = ""
+    request: str = ""
+    response: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """Everything one run found. ``exit_code`` is what the command line exits with."""
+
+    base_url: str
+    started_at: str
+    finished_at: str = ""
+    reachable: bool = True
+    results: list[CheckResult] = field(default_factory=list)
+    kit_version: str = KIT_VERSION
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for result in self.results if result.outcome == outcome)
+
+    @property
+    def passed_count(self) -> int:
+        return self.count("PASS")
+
+    @property
+    def failed_count(self) -> int:
+        return self.count("FAIL")
+
+    @property
+    def skipped_count(self) -> int:
+        return self.count("SKIP")
+
+    @property
+    def required_failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.outcome == "FAIL" and r.required]
+
+    @property
+    def conformant(self) -> bool:
+        return self.reachable and not self.required_failures
+
+    @property
+    def exit_code(self) -> int:
+        if not self.reachable:
+            return EXIT_UNREACHABLE
+        return EXIT_CONFORMANT if self.conformant else EXIT_NOT_CONFORMANT
+
+    def result(self, check_id: str) -> CheckResult:
+        for result in self.results:
+            if result.id == check_id:
+                return result
+        raise KeyError(check_id)
+
+    def outcomes(self) -> dict[str, Outcome]:
+        return {result.id: result.outcome for result in self.results}
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "total": len(self.results),
+            "passed": self.passed_count,
+            "failed": self.failed_count,
+            "skipped": self.skipped_count,
+            "required_failed": len(self.required_failures),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kit_version": self.kit_version,
+            "base_url": self.base_url,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "reachable": self.reachable,
+            "conformant": self.conformant,
+            "exit_code": self.exit_code,
+            "summary": self.summary(),
+            "results": [result.as_dict() for result in self.results],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """Rebuild a report from ``to_dict()`` (for example one stored by the market)."""
+        return cls(
+            base_url=data.get("base_url", ""),
+            started_at=data.get("started_at", ""),
+            finished_at=data.get("finished_at", ""),
+            reachable=bool(data.get("reachable", True)),
+            kit_version=data.get("kit_version", KIT_VERSION),
+            results=[
+                CheckResult(
+                    id=item["id"],
+                    title=item.get("title", ""),
+                    required=bool(item.get("required", True)),
+                    outcome=item["outcome"],
+                    detail=item.get("detail", ""),
+                    request=item.get("request", ""),
+                    response=item.get("response", ""),
+                )
+                for item in data.get("results", [])
+            ],
+        )
+
+
+def _indented(label: str, text: str) -> list[str]:
+    lines = text.splitlines() or [""]
+    pad = " " * 6
+    first = f"{pad}{label:<10}{lines[0]}"
+    return [first, *(f"{pad}{'':<10}{line}" for line in lines[1:])]
+
+
+def format_text(report: Report) -> str:
+    """One line per check (``PASS|FAIL|SKIP  <id>  <title>``), the evidence of each failure,
+    the reason of each skip, and a summary line."""
+    lines: list[str] = []
+    for result in report.results:
+        title = result.title if result.required else f"{result.title} (recommended)"
+        lines.append(f"{result.outcome}  {result.id}  {title}")
+        if result.outcome == "FAIL":
+            lines.extend(_indented("why:", result.detail))
+            if result.request:
+                lines.extend(_indented("request:", result.request))
+            if result.response:
+                lines.extend(_indented("response:", result.response))
+        elif result.outcome == "SKIP" and result.detail:
+            lines.extend(_indented("skipped:", result.detail))
+    summary = report.summary()
+    if not report.reachable:
+        verdict = "the vendor could not be reached"
+    elif report.conformant:
+        verdict = "CONFORMANT"
+    else:
+        verdict = f"NOT CONFORMANT ({summary['required_failed']} required check(s) failed)"
+    lines.append(
+        f"{summary['total']} checks: {summary['passed']} passed, {summary['failed']} failed, "
+        f"{summary['skipped']} skipped - {verdict}"
+    )
+    return "\n".join(lines)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +32,8 @@ from services.vendor_client.guard import (
     precheck_url,
 )
 from services.vendor_client.schemas import health_problem
+
+logger = logging.getLogger(__name__)
 
 ProbeState = Literal["healthy", "degraded", "unhealthy"]
 
@@ -275,7 +279,8 @@ async def probe_all(
         trust_env=False,
         cookie_jar=aiohttp.DummyCookieJar(),
     ) as session:
-        return list(
+        started = time.monotonic()
+        outcomes = list(
             await asyncio.gather(
                 *(
                     _probe_one(
@@ -285,6 +290,16 @@ async def probe_all(
                 )
             )
         )
+    counts = Counter(outcome.state for outcome in outcomes)
+    logger.info(
+        "probed %d vendors in %d ms: %d healthy, %d degraded, %d unhealthy",
+        len(outcomes),
+        int((time.monotonic() - started) * 1000),
+        counts["healthy"],
+        counts["degraded"],
+        counts["unhealthy"],
+    )
+    return outcomes
 
 
 def probe_all_sync(targets: Iterable[ProbeTarget], **kwargs) -> list[ProbeOutcome]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from vendorkit.conformance.catalogue import CATALOGUE, CHECKS_BY_ID
 from vendorkit.conformance.report import CheckResult, Report
-from vendorkit.conformance.session import Exchange, SignedSession, encode
+from vendorkit.conformance.session import NOT_JSON, Exchange, SignedSession, encode
 from vendorkit.conformance.shapes import (
     ACCESS_URL,
     media_type,
@@ -79,12 +79,15 @@ def expect_status(exchange: Exchange, allowed: Iterable[int]) -> list[str]:
     return []
 
 
+def error_body_problems(exchange: Exchange) -> list[str]:
+    if exchange.json is NOT_JSON:
+        return ["the body is not JSON"]
+    return problems_error_body(exchange.json)
+
+
 def expect_error(exchange: Exchange, allowed: Iterable[int], *codes: str) -> list[str]:
     """The status is one of ``allowed`` and the body is the standard error with one of ``codes``."""
-    problems = expect_status(exchange, allowed)
-    if problems:
-        return problems
-    problems = problems_error_body(exchange.json if exchange.obj is not None else None)
+    problems = expect_status(exchange, allowed) or error_body_problems(exchange)
     code = exchange.obj.get("error") if exchange.obj else None
     if not problems and codes and code not in codes:
         problems.append(f"'error' must be {' or '.join(repr(c) for c in codes)}, got {code!r}")
@@ -804,11 +807,7 @@ class Runner:
             else [],
             wrong_type[0] if wrong_type else None,
         )
-        bad_errors = [
-            (ex, problems_error_body(ex.json if ex.obj is not None else None))
-            for ex in answered
-            if ex.status >= 400
-        ]
+        bad_errors = [(ex, error_body_problems(ex)) for ex in answered if ex.status >= 400]
         bad_errors = [(ex, problems) for ex, problems in bad_errors if problems]
         errors = [ex for ex in answered if ex.status >= 400]
         self.verdict(

@@ -154,7 +154,7 @@ class SignedSession:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if method != "GET":
             headers["Content-Type"] = "application/json"
-        shown = dict(headers)
+        shown: dict[str, str] = {}  # what the report shows: the headers that tell the story
         if market_headers:
             request_id = request_id or str(uuid.uuid4())
             moment = int(self.clock()) if timestamp is None else timestamp
@@ -169,7 +169,7 @@ class SignedSession:
                 )
             sent_auth, shown_auth = self._auth(auth)
             headers.update(sent_auth)
-            shown.update({name: headers[name] for name in headers if name not in shown})
+            shown.update({name: headers[name] for name in headers if name.startswith("X-Market")})
             shown.update(shown_auth)
         exchange = Exchange(method=method, url=url, headers=shown, body=payload)
         try:

@@ -16,12 +16,14 @@ Besides the standard's routes it serves, for tests and benchmarks only and only 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hmac
 import html
 import json
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -163,6 +165,27 @@ class ReferenceVendorServer(ThreadingHTTPServer):
         self.nonce_lock = threading.Lock()
         self._jwks_client: Any = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self._stopped = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections, so a stopped vendor really is unreachable."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
 
     @property
     def port(self) -> int:
@@ -188,10 +211,17 @@ class ReferenceVendorServer(ThreadingHTTPServer):
             time.sleep(0.02)
 
     def stop(self) -> None:
-        """Stop serving, let in-flight requests finish, close the socket and the database."""
+        """Stop serving, let in-flight requests finish, close connections and the database.
+
+        Safe to call twice.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         self.shutdown()
         self.wait_idle(timeout=5)
         self.server_close()
+        self.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.store.close()
@@ -679,6 +709,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.wait_idle(timeout=5)
         server.server_close()
+        server.close_connections()
         server.store.close()
         print("reference vendor stopped", file=sys.stderr, flush=True)
     return 0

@@ -455,3 +455,19 @@ def test_cli_help_lists_every_option():
         "--access-url-template",
     ):
         assert option in output
+
+
+def test_a_stopped_vendor_closes_kept_alive_connections(start_vendor):
+    server, client = start_vendor()
+    host, port = _host_port(client.base_url)
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.request("GET", "/mt/health")
+        connection.getresponse().read()
+        server.stop()
+        server.stop()  # a second stop is harmless
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            connection.request("GET", "/mt/health")
+            connection.getresponse().read()
+    finally:
+        connection.close()

@@ -14,7 +14,7 @@ Standard library only (PyYAML is used when present, to read a YAML manifest); it
 the market or Django. See ``docs/standard/conformance.md`` for every check.
 """
 
-from vendorkit.conformance.api import DEFAULT_TENANT_PREFIX, run_checks
+from vendorkit.conformance.api import DEFAULT_TENANT_PREFIX, DEFAULT_TIMEOUT_SECONDS, run_checks
 from vendorkit.conformance.catalogue import CATALOGUE
 from vendorkit.conformance.report import CheckResult, CheckSpec, Report, format_text
 from vendorkit.conformance.target import ManifestLoadError, load_manifest
@@ -23,6 +23,7 @@ from vendorkit.conformance.transport import HttpReply, TransportError
 __all__ = [
     "CATALOGUE",
     "DEFAULT_TENANT_PREFIX",
+    "DEFAULT_TIMEOUT_SECONDS",
     "CheckResult",
     "CheckSpec",
     "HttpReply",

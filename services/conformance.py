@@ -1,0 +1,229 @@
+"""Run the conformance kit from the market: against a registered service, or a given URL.
+
+The kit (``vendorkit.conformance``) is the same one vendors run themselves. When the market
+runs it against a registered service, the URL comes from a vendor's manifest, so every request
+goes through ``guarded_transport``: the vendor client's private-address guard (checked at
+connect time, so DNS rebinding cannot slip through), its connect timeout and total deadline,
+its response-size cap, and no redirects.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from services.models import ConformanceRun, Service
+from services.vendor_client import jwt_keys
+from services.vendor_client.guard import BlockedAddress, precheck_url
+from services.vendor_client.transport import CallDeadline, GuardedHTTPAdapter
+from services.vendor_targets import target_from_manifest, valid_credentials
+from vendorkit.conformance import (
+    DEFAULT_TENANT_PREFIX,
+    DEFAULT_TIMEOUT_SECONDS,
+    HttpReply,
+    ManifestLoadError,
+    Report,
+    TransportError,
+    run_checks,
+)
+
+logger = logging.getLogger(__name__)
+
+_READ_CHUNK = 64 * 1024
+
+
+class GuardedTransport:
+    """The kit's transport over the vendor client's guarded ``requests`` adapter."""
+
+    def __init__(self) -> None:
+        self.session = requests.Session()
+        # No proxies, .netrc or CA bundle from the environment: what is called is what is checked.
+        self.session.trust_env = False
+        adapter = GuardedHTTPAdapter()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __call__(
+        self, method: str, url: str, *, headers: dict[str, str], body: bytes, timeout: float
+    ) -> HttpReply:
+        try:
+            precheck_url(url)
+        except BlockedAddress as exc:
+            raise TransportError(str(exc)) from exc
+        total = min(float(settings.VENDOR_TOTAL_TIMEOUT), timeout)
+        with CallDeadline(total) as deadline:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=body or None,
+                    headers=headers,
+                    timeout=(min(float(settings.VENDOR_CONNECT_TIMEOUT), total), total),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                content, truncated = self._read_capped(response, deadline)
+            except BlockedAddress as exc:
+                raise TransportError(str(exc)) from exc
+            except requests.RequestException as exc:
+                if deadline.expired:
+                    raise TransportError(f"no complete answer within {total:g} s") from exc
+                raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        if deadline.expired:
+            raise TransportError(f"no complete answer within {total:g} s")
+        return HttpReply(
+            status=response.status_code,
+            headers={name.lower(): value for name, value in response.headers.items()},
+            body=content,
+            truncated=truncated,
+        )
+
+    @staticmethod
+    def _read_capped(response: requests.Response, deadline: CallDeadline) -> tuple[bytes, bool]:
+        cap = int(settings.VENDOR_MAX_RESPONSE_BYTES)
+        content = bytearray()
+        try:
+            for chunk in response.iter_content(chunk_size=_READ_CHUNK):
+                content += chunk
+                if len(content) > cap or deadline.expired:
+                    break
+        finally:
+            response.close()
+        return bytes(content[:cap]), len(content) > cap
+
+
+def guarded_transport() -> GuardedTransport:
+    return GuardedTransport()
+
+
+def run_against_url(
+    *,
+    base_url: str | None,
+    api_key: str,
+    signing_secret: str,
+    manifest: dict[str, Any] | str | None = None,
+    tenant_prefix: str = DEFAULT_TENANT_PREFIX,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Report:
+    """The kit against a URL someone typed (staff on the command line): no guard, like the
+    vendor's own run, so a vendor on a laptop can be checked. Raises ``ManifestLoadError``."""
+    return run_checks(
+        base_url=base_url,
+        api_key=api_key,
+        signing_secret=signing_secret,
+        manifest=manifest,
+        tenant_prefix=tenant_prefix,
+        timeout=timeout,
+    )
+
+
+def _auth_headers_for(service: Service, auth_type: str):
+    if auth_type == "jwt":
+        return lambda: {
+            "Authorization": f"Bearer {jwt_keys.issue_service_token(service.service_id)}"
+        }
+    return None
+
+
+def _run_service(service: Service, *, tenant_prefix: str) -> tuple[Report | None, str]:
+    """(report, "") or (None, why the kit could not run)."""
+    manifest = service.manifest_data
+    if not manifest:
+        return None, "the service has no current manifest"
+    credentials = valid_credentials(service)
+    if not credentials:
+        return None, "the service has no valid credentials"
+    target = target_from_manifest(
+        service_id=service.service_id, manifest=manifest, credentials=credentials
+    )
+    if target.auth_type not in ("api_key", "jwt"):
+        return None, (
+            f"conformance runs support auth.type api_key and jwt, not {target.auth_type!r}"
+        )
+    transport = guarded_transport()
+    try:
+        report = run_checks(
+            base_url=target.base_url,
+            api_key=target.api_key,
+            signing_secret=list(target.signing_secrets),
+            manifest=manifest,
+            tenant_prefix=tenant_prefix,
+            timeout=float(settings.VENDOR_TOTAL_TIMEOUT),
+            transport=transport,
+            auth_headers=_auth_headers_for(service, target.auth_type),
+        )
+    except ManifestLoadError as exc:
+        return None, str(exc)
+    finally:
+        transport.close()
+    return report, ""
+
+
+def _result_of(report: Report) -> str:
+    if not report.reachable:
+        return ConformanceRun.Result.ERROR
+    return ConformanceRun.Result.PASSED if report.conformant else ConformanceRun.Result.FAILED
+
+
+def conformance_run(
+    *,
+    service: Service,
+    started_by=None,
+    tenant_prefix: str = DEFAULT_TENANT_PREFIX,
+) -> ConformanceRun:
+    """Run the kit against ``service`` with its current credentials and store the report.
+
+    The run row is written first (result ``running``) so staff can see a run in progress; the
+    kit then talks to the vendor outside any transaction (it takes seconds), and the result,
+    the counts and the report are saved at the end. A run that cannot start (no manifest, no
+    credentials, an unsupported auth type) or cannot reach the vendor ends as ``error``.
+    """
+    run = ConformanceRun.objects.create(service=service, started_by=started_by)
+    report, problem = _run_service(service, tenant_prefix=tenant_prefix)
+    with transaction.atomic():
+        run.finished_at = timezone.now()
+        if report is None:
+            run.result = ConformanceRun.Result.ERROR
+            run.report = {"error": problem, "results": []}
+        else:
+            run.result = _result_of(report)
+            run.passed_count = report.passed_count
+            run.failed_count = report.failed_count
+            run.skipped_count = report.skipped_count
+            run.report = report.to_dict()
+        run.save(
+            update_fields=[
+                "result",
+                "finished_at",
+                "passed_count",
+                "failed_count",
+                "skipped_count",
+                "report",
+                "updated_at",
+            ]
+        )
+    logger.info(
+        "conformance run %s of %s: %s (%s passed, %s failed, %s skipped)",
+        run.pk,
+        service.service_id,
+        run.result,
+        run.passed_count,
+        run.failed_count,
+        run.skipped_count,
+    )
+    return run
+
+
+def stored_report(run: ConformanceRun) -> Report | None:
+    """The kit's report kept with ``run`` (None when the kit could not run)."""
+    if not run.report.get("results") and run.report.get("error"):
+        return None
+    return Report.from_dict(run.report)

@@ -1,0 +1,90 @@
+"""`manage.py conformance`: run the conformance kit and print its report.
+
+    manage.py conformance SERVICE_ID          a registered service, with its current credentials;
+                                              the run and its report are stored (ConformanceRun)
+    manage.py conformance --base-url URL --api-key KEY --signing-secret SECRET [--manifest PATH]
+                                              any vendor, nothing stored
+
+Same output and exit status as `python -m vendorkit.conformance`: 0 when every required check
+passes, 1 when one fails, 2 when the vendor cannot be reached (or the run cannot start).
+"""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from services.conformance import conformance_run, run_against_url, stored_report
+from services.models import Service
+from vendorkit.conformance import ManifestLoadError, Report, format_text
+from vendorkit.conformance.cli import add_arguments
+from vendorkit.conformance.report import EXIT_UNREACHABLE
+
+
+class Command(BaseCommand):
+    help = "Check a vendor service against the standard v1 with the conformance kit."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "service",
+            nargs="?",
+            help="The service id (manifest service.id) of a registered service.",
+        )
+        add_arguments(parser)
+
+    def handle(self, *args, service=None, **options):
+        if service and options["base_url"]:
+            raise CommandError("give either a service id or --base-url, not both")
+        if service:
+            self._registered(service, options)
+        else:
+            self._explicit(options)
+
+    def _registered(self, service_id: str, options) -> None:
+        service = Service.objects.filter(service_id=service_id).first()
+        if service is None and service_id.isdigit():
+            service = Service.objects.filter(pk=int(service_id)).first()
+        if service is None:
+            raise CommandError(f"no registered service {service_id!r}")
+        run = conformance_run(service=service, tenant_prefix=options["tenant_prefix"])
+        report = stored_report(run)
+        if report is None:
+            self.stderr.write(f"conformance run {run.pk} could not run: {run.report['error']}")
+            raise SystemExit(EXIT_UNREACHABLE)
+        self._print(report, as_json=options["json"])
+        if not options["json"]:
+            self.stdout.write(f"stored as conformance run {run.pk} ({run.result})")
+        self._exit(report)
+
+    def _explicit(self, options) -> None:
+        if not options["api_key"] or not options["signing_secret"]:
+            raise CommandError(
+                "give a service id, or --base-url (or --manifest), --api-key and --signing-secret"
+            )
+        if not options["base_url"] and not options["manifest"]:
+            raise CommandError("--base-url (or a --manifest with endpoints.base_url) is needed")
+        try:
+            report = run_against_url(
+                base_url=options["base_url"],
+                api_key=options["api_key"],
+                signing_secret=options["signing_secret"],
+                manifest=options["manifest"],
+                tenant_prefix=options["tenant_prefix"],
+                timeout=options["timeout"],
+            )
+        except ManifestLoadError as exc:
+            self.stderr.write(f"error: {exc}")
+            raise SystemExit(EXIT_UNREACHABLE) from exc
+        self._print(report, as_json=options["json"])
+        self._exit(report)
+
+    def _print(self, report: Report, *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            self.stdout.write(format_text(report))
+        self.stdout.flush()
+
+    @staticmethod
+    def _exit(report: Report) -> None:
+        if report.exit_code:
+            raise SystemExit(report.exit_code)

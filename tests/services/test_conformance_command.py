@@ -1,0 +1,161 @@
+"""`manage.py conformance` and `services.conformance.conformance_run` against the reference
+vendor (and broken variants of it) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from services.conformance import conformance_run
+from services.models import ConformanceRun
+from tests.factories import VendorFactory
+from tests.support.vendors import TEST_CREDENTIALS, register_reference_service
+from tests.vendorkit.broken_vendors import IgnoresApiKey, start_vendor
+
+pytestmark = pytest.mark.django_db
+
+CREDENTIAL_OPTIONS = [
+    "--api-key",
+    TEST_CREDENTIALS.api_key,
+    "--signing-secret",
+    TEST_CREDENTIALS.signing_secret,
+]
+
+
+def command(*args: str) -> tuple[int, str, str]:
+    """Run the command; (exit status, stdout, stderr)."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("conformance", *args, stdout=out, stderr=err)
+    except SystemExit as exit_:
+        return int(exit_.code), out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def ignores_api_key_vendor(tmp_path):
+    server = start_vendor(
+        db_path=tmp_path / "broken.sqlite3",
+        api_key=TEST_CREDENTIALS.api_key,
+        signing_secret=TEST_CREDENTIALS.signing_secret,
+        handler=IgnoresApiKey,
+    )
+    yield server
+    server.stop()
+
+
+def test_explicit_url_prints_one_line_per_check_and_exits_0(reference_vendor):
+    status, out, _err = command("--base-url", reference_vendor.base_url, *CREDENTIAL_OPTIONS)
+
+    assert status == 0
+    lines = out.strip().splitlines()
+    assert sum(line.startswith("PASS  ") for line in lines) == 41
+    assert lines[-1] == "41 checks: 41 passed, 0 failed, 0 skipped - CONFORMANT"
+    assert not ConformanceRun.objects.exists(), "an explicit URL stores nothing"
+
+
+def test_explicit_url_json_report(reference_vendor):
+    status, out, _err = command(
+        "--base-url", reference_vendor.base_url, *CREDENTIAL_OPTIONS, "--json"
+    )
+
+    report = json.loads(out)
+    assert status == 0
+    assert report["summary"] == {
+        "total": 41,
+        "passed": 41,
+        "failed": 0,
+        "skipped": 0,
+        "required_failed": 0,
+    }
+
+
+def test_registered_service_run_is_stored_as_passed(reference_vendor):
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+
+    status, out, _err = command(service.service_id)
+
+    run = ConformanceRun.objects.get(service=service)
+    assert status == 0
+    assert run.result == ConformanceRun.Result.PASSED
+    assert (run.passed_count, run.failed_count, run.skipped_count) == (41, 0, 0)
+    assert run.finished_at is not None
+    assert len(run.report["results"]) == 41
+    assert f"stored as conformance run {run.pk} (passed)" in out
+    assert TEST_CREDENTIALS.api_key not in json.dumps(run.report)
+
+
+def test_registered_service_that_breaks_the_standard_is_stored_as_failed(ignores_api_key_vendor):
+    service = register_reference_service(
+        vendor=VendorFactory(), base_url=ignores_api_key_vendor.base_url
+    )
+
+    status, out, _err = command(service.service_id)
+
+    run = ConformanceRun.objects.get(service=service)
+    assert status == 1
+    assert run.result == ConformanceRun.Result.FAILED
+    assert run.failed_count == 3
+    failed = {r["id"] for r in run.report["results"] if r["outcome"] == "FAIL"}
+    assert failed == {"auth.missing_key", "auth.wrong_key", "auth.status_requires_key"}
+    assert "FAIL  auth.wrong_key" in out
+
+
+def test_conformance_run_records_who_started_it(reference_vendor, django_user_model):
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    staff = django_user_model.objects.create_user(username="staffer", password="x", is_staff=True)
+
+    run = conformance_run(service=service, started_by=staff)
+
+    run.refresh_from_db()
+    assert run.started_by == staff
+    assert run.result == ConformanceRun.Result.PASSED
+
+
+def test_unreachable_service_is_stored_as_error_and_exits_2(reference_vendor):
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    reference_vendor.stop()
+
+    status, out, _err = command(service.service_id)
+
+    run = ConformanceRun.objects.get(service=service)
+    assert status == 2
+    assert run.result == ConformanceRun.Result.ERROR
+    assert "FAIL  health.reachable" in out
+
+
+def test_registered_run_goes_through_the_private_address_guard(reference_vendor, settings):
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    before = reference_vendor.stats()["requests"]
+    settings.VENDOR_ALLOWED_PRIVATE_HOSTS = []
+
+    run = conformance_run(service=service)
+
+    assert run.result == ConformanceRun.Result.ERROR
+    assert "loopback" in run.report["results"][0]["detail"]
+    assert reference_vendor.stats()["requests"] == before, "no request reached the vendor"
+
+
+def test_service_without_credentials_cannot_run(reference_vendor):
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    service.credentials.all().delete()
+
+    status, _out, err = command(service.service_id)
+
+    run = ConformanceRun.objects.get(service=service)
+    assert status == 2
+    assert run.result == ConformanceRun.Result.ERROR
+    assert "no valid credentials" in err
+
+
+def test_unknown_service_is_refused():
+    with pytest.raises(CommandError, match="no registered service"):
+        call_command("conformance", "no_such_service", stdout=StringIO())
+
+
+def test_a_service_id_and_a_base_url_together_are_refused():
+    with pytest.raises(CommandError, match="not both"):
+        call_command("conformance", "x", "--base-url", "http://127.0.0.1:1", stdout=StringIO())

@@ -355,3 +355,12 @@ def test_the_kit_imports_neither_django_nor_the_market():
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_conformance_md_documents_every_check_id():
+    text = (REPO_ROOT / "docs" / "standard" / "conformance.md").read_text(encoding="utf-8")
+
+    missing = [spec.id for spec in CATALOGUE if f"| `{spec.id}` |" not in text]
+
+    assert missing == []
+    assert f"{len(CATALOGUE)} checks:" in text

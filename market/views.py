@@ -1,5 +1,6 @@
 """The portal shell: the public home page and each role's landing page."""
 
+from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -19,14 +20,46 @@ def home(request):
 
 @school_admin_required
 def school_home(request):
+    """The school's dashboard: a search into the catalog, live subscriptions, what needs care."""
+    from tenants.selectors import school_dashboard
+
     organization = request.user.organization
-    return render(request, "market/school_home.html", {"organization": organization})
+    return render(
+        request,
+        "market/school_home.html",
+        {"organization": organization, "dashboard": school_dashboard(organization=organization)},
+    )
 
 
 @vendor_user_required
 def vendor_home(request):
+    """The vendor's services with their health, tenants and anything that failed."""
+    from monitoring.models import Incident
+    from services.models import Manifest
+    from tenants.models import Operation
+
     vendor = request.user.vendor
-    return render(request, "market/vendor_home.html", {"vendor": vendor})
+    failing = Q(
+        tenants__operations__state__in=(Operation.State.FAILED, Operation.State.NEEDS_ATTENTION)
+    )
+    services = vendor.services.annotate(
+        tenant_count=Count("tenants", distinct=True),
+        failed_operations=Count("tenants__operations", filter=failing, distinct=True),
+    ).order_by("name")
+    return render(
+        request,
+        "market/vendor_home.html",
+        {
+            "vendor": vendor,
+            "services": services,
+            "open_incidents": Incident.objects.filter(
+                service__vendor=vendor, closed_at__isnull=True
+            ).select_related("service"),
+            "rejected_count": Manifest.objects.filter(
+                vendor=vendor, service__isnull=True, is_valid=False
+            ).count(),
+        },
+    )
 
 
 def staff_overview(request):

@@ -1,0 +1,261 @@
+"""Reads for the school portal: the catalog, a school's subscriptions and what happened to them.
+
+Every function that returns a school's data takes the organization and filters by it, so a view
+can never show one school another school's rows by forgetting a filter.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from monitoring.models import UsageReport
+from services.models import Plan, Service
+from services.selectors import listed_services
+from tenants import states
+from tenants.models import LifecycleEvent, Organization, Subscription, Tenant
+
+USAGE_MONTHS = 12
+HISTORY_LIMIT = 50
+
+# Tenant states that settle by themselves: the portal polls while a tenant is in one of them.
+TRANSITIONAL_STATES = frozenset(
+    {
+        Tenant.State.REQUESTED,
+        Tenant.State.ACTIVATING,
+        Tenant.State.UPDATING,
+        Tenant.State.DEACTIVATING,
+        Tenant.State.REACTIVATING,
+        Tenant.State.PURGING,
+    }
+)
+
+
+# --- catalog ---------------------------------------------------------------------------------
+
+
+def service_categories(service: Service) -> list[str]:
+    categories = (service.manifest_data.get("service") or {}).get("categories") or []
+    return [str(category) for category in categories if isinstance(category, str)]
+
+
+def service_features(service: Service) -> list[str]:
+    """Every feature any active plan offers, in the order the plans first name them."""
+    seen: dict[str, None] = {}
+    for plan in service.plans.all():
+        if plan.is_active:
+            for feature in plan.features or []:
+                seen.setdefault(str(feature), None)
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    service: Service
+    categories: list[str]
+    features: list[str]
+    lowest_price: Plan | None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    entries: list[CatalogEntry]
+    categories: list[str]
+    features: list[str]
+
+
+def catalog(*, query: str = "", category: str = "", feature: str = "") -> Catalog:
+    """Listed services matching a search on name/description and a category and feature filter.
+
+    The facets (all categories and features) come from every listed service, so a filter that
+    matches nothing can still be changed from the same page.
+    """
+    services = list(listed_services().select_related("current_manifest"))
+    all_categories: dict[str, None] = {}
+    all_features: dict[str, None] = {}
+    entries = []
+    query = query.strip().casefold()
+    for service in services:
+        categories = service_categories(service)
+        features = service_features(service)
+        all_categories.update(dict.fromkeys(categories))
+        all_features.update(dict.fromkeys(features))
+        if query and query not in f"{service.name}\n{service.description}".casefold():
+            continue
+        if category and category not in categories:
+            continue
+        if feature and feature not in features:
+            continue
+        plans = [plan for plan in service.plans.all() if plan.is_active]
+        cheapest = min(plans, key=lambda plan: plan.price, default=None)
+        entries.append(CatalogEntry(service, categories, features, cheapest))
+    return Catalog(entries, sorted(all_categories), sorted(all_features))
+
+
+def catalog_service(*, service_id: str) -> Service:
+    """A listed service by its service id, or 404 (unlisted services take no new schools)."""
+    service = listed_services().select_related("current_manifest").filter(service_id=service_id)
+    found = service.first()
+    if found is None:
+        raise Http404("No listed service has this id.")
+    return found
+
+
+def active_plans(service: Service) -> list[Plan]:
+    return list(service.plans.filter(is_active=True).order_by("position", "code"))
+
+
+@dataclass(frozen=True)
+class PlanComparison:
+    plans: list[Plan]
+    feature_rows: list[tuple[str, list[bool]]]
+    unit_price_rows: list[tuple[str, list[str | None]]]
+
+
+def plan_comparison(service: Service) -> PlanComparison:
+    """Features as rows and plans as columns, built from the plans the manifest declares."""
+    plans = active_plans(service)
+    features: dict[str, None] = {}
+    metrics: dict[str, None] = {}
+    for plan in plans:
+        features.update(dict.fromkeys(str(f) for f in plan.features or []))
+        metrics.update(dict.fromkeys(plan.unit_prices or {}))
+    feature_rows = [
+        (feature, [feature in (plan.features or []) for plan in plans]) for feature in features
+    ]
+    unit_price_rows = [
+        (metric, [(plan.unit_prices or {}).get(metric) for plan in plans]) for metric in metrics
+    ]
+    return PlanComparison(plans, feature_rows, unit_price_rows)
+
+
+# --- a school's subscriptions ----------------------------------------------------------------
+
+
+def school_subscriptions(*, organization: Organization) -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.filter(organization=organization)
+        .select_related("service", "service__vendor", "plan", "tenant")
+        .order_by("-created_at")
+    )
+
+
+def school_live_subscription(
+    *, organization: Organization, service: Service
+) -> Subscription | None:
+    return (
+        school_subscriptions(organization=organization)
+        .filter(service=service, status__in=Subscription.LIVE_STATUSES)
+        .first()
+    )
+
+
+def school_subscription(*, organization: Organization, pk: int) -> Subscription:
+    """One of this school's subscriptions, or 404 (another school's id looks like a missing one)."""
+    subscription = school_subscriptions(organization=organization).filter(pk=pk).first()
+    if subscription is None:
+        raise Http404("No such subscription.")
+    return subscription
+
+
+def newer_subscription(subscription: Subscription) -> Subscription | None:
+    """The subscription that took over this one's tenant, when this one has ended."""
+    if subscription.is_live or subscription.tenant_id is None:
+        return None
+    return (
+        Subscription.objects.filter(
+            tenant_id=subscription.tenant_id,
+            organization_id=subscription.organization_id,
+            created_at__gt=subscription.created_at,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def is_settling(tenant: Tenant | None) -> bool:
+    return tenant is not None and tenant.state in TRANSITIONAL_STATES
+
+
+def is_usable(tenant: Tenant | None) -> bool:
+    return tenant is not None and tenant.state in (Tenant.State.ACTIVE, Tenant.State.UPDATING)
+
+
+def is_live_tenant(tenant: Tenant | None) -> bool:
+    return tenant is not None and tenant.state in states.LIVE_STATES
+
+
+def changeable_plans(subscription: Subscription) -> list[Plan]:
+    """Plans the school may switch to: the manifest's allowed changes, else every other plan."""
+    allowed = subscription.plan.allowed_changes or []
+    plans = [plan for plan in active_plans(subscription.service) if plan.pk != subscription.plan_id]
+    if allowed:
+        plans = [plan for plan in plans if plan.code in allowed]
+    return plans
+
+
+def supports_plan_change(service: Service) -> bool:
+    return "tenant_update" in (service.manifest_data.get("endpoints") or {})
+
+
+def tenant_history(*, tenant: Tenant, limit: int = HISTORY_LIMIT) -> list[LifecycleEvent]:
+    return list(tenant.events.select_related("actor").order_by("-created_at", "-id")[:limit])
+
+
+def tenant_usage(*, tenant: Tenant, months: int = USAGE_MONTHS, today=None) -> list[UsageReport]:
+    """Collected usage reports of the last `months` months, oldest first."""
+    today = today or timezone.localdate()
+    first = (today.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    return list(
+        UsageReport.objects.filter(
+            tenant=tenant, state=UsageReport.State.COLLECTED, month__gte=first
+        ).order_by("month")
+    )
+
+
+def usage_metrics(reports: list[UsageReport]) -> list[str]:
+    """Numeric metrics present in the reports: the seed's four first, then any others."""
+    seen: dict[str, None] = {}
+    for name in ("api_calls", "ai_tokens", "active_users", "storage_gb"):
+        if any(isinstance(r.metrics.get(name), int | float) for r in reports):
+            seen[name] = None
+    for report in reports:
+        for name, value in report.metrics.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchoolDashboard:
+    live: list[Subscription]
+    attention: list[Subscription]
+    expiring: list[Subscription]
+    recent_services: list[Service]
+
+
+def school_dashboard(*, organization: Organization, today=None) -> SchoolDashboard:
+    today = today or timezone.localdate()
+    live = list(
+        school_subscriptions(organization=organization).filter(
+            status__in=Subscription.LIVE_STATUSES
+        )
+    )
+    attention = [
+        s for s in live if s.tenant is not None and s.tenant.state == Tenant.State.NEEDS_ATTENTION
+    ]
+    expiring = [s for s in live if s.is_expiring(within_days=30, today=today)]
+    subscribed = {s.service_id for s in live}
+    recent = [s for s in listed_services().order_by("-created_at")[:12] if s.pk not in subscribed]
+    return SchoolDashboard(live, attention, expiring, recent[:6])
+
+
+def school_admins(*, organization: Organization):
+    return organization.admins.order_by("date_joined", "pk")

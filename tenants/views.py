@@ -1,0 +1,360 @@
+"""The school admin's pages: catalog, subscribing, and looking after subscriptions.
+
+Views are thin: they read through `tenants.selectors`, write through `tenants.services` (and
+`tenants.credentials`, `tenants.team`), and show a `LifecycleError` next to the field it names.
+Every page is scoped to `request.user.organization`; another school's id answers 404.
+"""
+
+from urllib.parse import quote, urlencode
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from market.permissions import school_admin_required
+from services.vendor_client.jwt_keys import issue_launch_token
+from tenants import selectors
+from tenants.credentials import tenant_reveal_credentials
+from tenants.errors import LifecycleError
+from tenants.forms import ChangePlanForm, InviteForm, RenewForm, SubscribeForm
+from tenants.models import Subscription
+from tenants.services import (
+    subscription_cancel,
+    subscription_change_plan,
+    subscription_create,
+    subscription_renew,
+)
+from tenants.team import TeamError, team_invite
+
+LAUNCH_TOKEN_TTL = 300
+
+
+def _subscription(request, pk: int):
+    return selectors.school_subscription(organization=request.user.organization, pk=pk)
+
+
+def _to_detail(subscription):
+    return redirect("school-subscription", pk=subscription.pk)
+
+
+# --- catalog ---------------------------------------------------------------------------------
+
+
+@school_admin_required
+def catalog(request):
+    query = request.GET.get("q", "")[:200]
+    category = request.GET.get("category", "")[:100]
+    feature = request.GET.get("feature", "")[:100]
+    result = selectors.catalog(query=query, category=category, feature=feature)
+    subscribed = set(
+        selectors.school_subscriptions(organization=request.user.organization)
+        .filter(status__in=Subscription.LIVE_STATUSES)
+        .values_list("service_id", flat=True)
+    )
+    return render(
+        request,
+        "tenants/catalog.html",
+        {
+            "catalog": result,
+            "query": query,
+            "category": category,
+            "feature": feature,
+            "subscribed": subscribed,
+        },
+    )
+
+
+@school_admin_required
+def service_detail(request, service_id: str):
+    service = selectors.catalog_service(service_id=service_id)
+    return render(
+        request,
+        "tenants/service_detail.html",
+        {
+            "service": service,
+            "comparison": selectors.plan_comparison(service),
+            "categories": selectors.service_categories(service),
+            "live_subscription": selectors.school_live_subscription(
+                organization=request.user.organization, service=service
+            ),
+            "supports_plan_change": selectors.supports_plan_change(service),
+        },
+    )
+
+
+@school_admin_required
+@require_http_methods(["GET", "POST"])
+def subscribe(request, service_id: str):
+    organization = request.user.organization
+    service = selectors.catalog_service(service_id=service_id)
+    live = selectors.school_live_subscription(organization=organization, service=service)
+    if request.method == "POST":
+        form = SubscribeForm(request.POST, service=service)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                subscription = subscription_create(
+                    organization=organization,
+                    service=service,
+                    plan=data["plan"],
+                    ends_on=data["ends_on"],
+                    max_users=data["max_users"],
+                    storage_limit_gb=data["storage_limit_gb"],
+                    admin_email=data["admin_email"],
+                    admin_name=data["admin_name"],
+                    created_by=request.user,
+                    idempotency_key=data["idempotency_key"],
+                )
+            except LifecycleError as error:
+                form.add_lifecycle_error(error)
+            else:
+                messages.success(
+                    request,
+                    _("Subscribed to %(service)s. The vendor is setting it up now.")
+                    % {"service": service.name},
+                )
+                return _to_detail(subscription)
+    else:
+        if live is not None:
+            messages.info(request, _("Your school already subscribes to this service."))
+            return _to_detail(live)
+        form = SubscribeForm(
+            initial=SubscribeForm.initial_for(
+                service=service, user=request.user, plan_code=request.GET.get("plan", "")
+            ),
+            service=service,
+        )
+    return render(
+        request,
+        "tenants/subscribe.html",
+        {"service": service, "form": form, "comparison": selectors.plan_comparison(service)},
+    )
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+@school_admin_required
+def subscription_list(request):
+    subscriptions = list(selectors.school_subscriptions(organization=request.user.organization))
+    live = [s for s in subscriptions if s.is_live]
+    for subscription in live:
+        subscription.settling = selectors.is_settling(subscription.tenant)
+    past = [s for s in subscriptions if not s.is_live]
+    return render(request, "tenants/subscription_list.html", {"live": live, "past": past})
+
+
+def _detail_context(request, subscription, **forms):
+    tenant = subscription.tenant
+    plans = selectors.changeable_plans(subscription) if subscription.is_live else []
+    reports = selectors.tenant_usage(tenant=tenant) if tenant else []
+    context = {
+        "subscription": subscription,
+        "tenant": tenant,
+        "service": subscription.service,
+        "newer": selectors.newer_subscription(subscription),
+        "renew_form": forms.get("renew_form") or RenewForm(),
+        "plan_form": forms.get("plan_form") or (ChangePlanForm(plans=plans) if plans else None),
+        "supports_plan_change": selectors.supports_plan_change(subscription.service),
+        "history": selectors.tenant_history(tenant=tenant) if tenant else [],
+        "usage_reports": reports,
+        "usage_metrics": selectors.usage_metrics(reports),
+    }
+    context.update(_state_context(subscription))
+    return context
+
+
+def _state_context(subscription) -> dict:
+    tenant = subscription.tenant
+    return {
+        "subscription": subscription,
+        "tenant": tenant,
+        "settling": selectors.is_settling(tenant),
+        "usable": subscription.is_live and selectors.is_usable(tenant),
+    }
+
+
+@school_admin_required
+def subscription_detail(request, pk: int):
+    subscription = _subscription(request, pk)
+    return render(
+        request, "tenants/subscription_detail.html", _detail_context(request, subscription)
+    )
+
+
+@school_admin_required
+@never_cache
+def subscription_state(request, pk: int):
+    """The state panel alone: htmx polls it every 2 s while the tenant settles."""
+    subscription = _subscription(request, pk)
+    context = _state_context(subscription)
+    if request.GET.get("cell"):
+        return render(request, "tenants/partials/state_cell.html", context)
+    return render(request, "tenants/partials/state_panel.html", context)
+
+
+@school_admin_required
+@never_cache
+def subscription_launch(request, pk: int):
+    """Open the service: with a short-lived launch token when the manifest supports launch."""
+    subscription = _subscription(request, pk)
+    tenant = subscription.tenant
+    if not (subscription.is_live and selectors.is_usable(tenant)):
+        messages.error(request, _("The service is not active yet, so it cannot be opened."))
+        return _to_detail(subscription)
+    manifest = subscription.service.manifest_data
+    user_access = (manifest.get("endpoints") or {}).get("user_access")
+    launch = (manifest.get("launch") or {}).get("supported") is True
+    if launch and user_access:
+        base = str(manifest["endpoints"]["base_url"]).rstrip("/")
+        path = str(user_access).replace("{tenant_id}", quote(tenant.tenant_id, safe=""))
+        token = issue_launch_token(
+            service_id=subscription.service.service_id,
+            tenant_id=tenant.tenant_id,
+            user_id=request.user.pk,
+            role="school_admin",
+            ttl=LAUNCH_TOKEN_TTL,
+        )
+        separator = "&" if "?" in path else "?"
+        return HttpResponseRedirect(f"{base}{path}{separator}{urlencode({'launch_token': token})}")
+    if tenant.access_url:
+        return HttpResponseRedirect(tenant.access_url)
+    messages.error(request, _("The vendor gave no access URL for this service."))
+    return _to_detail(subscription)
+
+
+@school_admin_required
+@require_POST
+@never_cache
+def subscription_reveal_credentials(request, pk: int):
+    subscription = _subscription(request, pk)
+    try:
+        password = tenant_reveal_credentials(tenant=subscription.tenant, user=request.user)
+    except LifecycleError as error:
+        messages.error(request, error.message)
+        return _to_detail(subscription)
+    response = render(
+        request,
+        "tenants/credentials_revealed.html",
+        {"subscription": subscription, "tenant": subscription.tenant, "password": password},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@school_admin_required
+@require_POST
+def subscription_renew_view(request, pk: int):
+    subscription = _subscription(request, pk)
+    form = RenewForm(request.POST)
+    if form.is_valid():
+        ends_on = form.cleaned_data["ends_on"]
+        if subscription.is_live and subscription.ends_on == ends_on:
+            # The same renewal submitted twice: it already happened.
+            return _to_detail(subscription)
+        try:
+            renewed = subscription_renew(
+                subscription=subscription, ends_on=ends_on, renewed_by=request.user
+            )
+        except LifecycleError as error:
+            form.add_lifecycle_error(error)
+        else:
+            messages.success(
+                request, _("Renewed until %(date)s.") % {"date": renewed.ends_on.isoformat()}
+            )
+            return _to_detail(renewed)
+    return render(
+        request,
+        "tenants/subscription_detail.html",
+        _detail_context(request, subscription, renew_form=form),
+        status=400,
+    )
+
+
+@school_admin_required
+@require_POST
+def subscription_change_plan_view(request, pk: int):
+    subscription = _subscription(request, pk)
+    plans = selectors.changeable_plans(subscription) if subscription.is_live else []
+    form = ChangePlanForm(request.POST, plans=plans)
+    if form.is_valid():
+        try:
+            subscription_change_plan(
+                subscription=subscription, plan=form.cleaned_data["plan"], changed_by=request.user
+            )
+        except LifecycleError as error:
+            form.add_lifecycle_error(error)
+        else:
+            messages.success(
+                request,
+                _("Plan change to %(plan)s requested; the vendor is applying it.")
+                % {"plan": form.cleaned_data["plan"].name},
+            )
+            return _to_detail(subscription)
+    return render(
+        request,
+        "tenants/subscription_detail.html",
+        _detail_context(request, subscription, plan_form=form),
+        status=400,
+    )
+
+
+@school_admin_required
+@require_http_methods(["GET", "POST"])
+def subscription_cancel_view(request, pk: int):
+    """GET asks for confirmation; POST cancels (a second POST finds it ended and says so)."""
+    subscription = _subscription(request, pk)
+    if request.method == "POST":
+        if not subscription.is_live:
+            messages.info(request, _("This subscription has already ended."))
+            return _to_detail(subscription)
+        try:
+            subscription_cancel(subscription=subscription, cancelled_by=request.user)
+        except LifecycleError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("Cancelled. The vendor is deactivating %(service)s; your data is kept.")
+                % {"service": subscription.service.name},
+            )
+        return _to_detail(subscription)
+    if not subscription.is_live:
+        return _to_detail(subscription)
+    return render(request, "tenants/subscription_cancel.html", {"subscription": subscription})
+
+
+# --- team ------------------------------------------------------------------------------------
+
+
+@school_admin_required
+@require_http_methods(["GET", "POST"])
+def team(request):
+    organization = request.user.organization
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invited = team_invite(
+                organization=organization,
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
+                invited_by=request.user,
+            )
+        except TeamError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                _("Invitation sent to %(email)s.") % {"email": invited.email},
+            )
+            return redirect(reverse("school-team"))
+    return render(
+        request,
+        "tenants/team.html",
+        {"form": form, "admins": selectors.school_admins(organization=organization)},
+        status=400 if form.errors else 200,
+    )

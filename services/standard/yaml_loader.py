@@ -2,15 +2,15 @@
 
 It accepts the JSON-compatible subset of YAML only and keeps where every value came from:
 
-- no anchors or aliases: an alias bomb ("billion laughs") fails at its first anchor, before
-  anything is expanded;
-- no tags beyond the JSON types (`!!python/...`, `!!binary`, `!!set`, custom `!tags` are refused),
-  and no merge keys (`<<`);
+- no aliases: an alias bomb ("billion laughs") fails at its first alias, before anything is
+  expanded (an anchor nobody refers to is harmless and allowed);
+- no tags beyond the JSON types (`!!python/...`, `!!binary`, `!!set`, custom `!tags` are
+  refused), and no merge keys (`<<`);
 - duplicate keys are errors (plain YAML silently keeps the last one);
 - dates and times stay the text the vendor wrote (YAML 1.1 would turn `2026-01-01` into a date,
-  which JSON cannot hold);
-- keys are the text written (`1.0:` is the key "1.0");
-- nesting deeper than `MAX_DEPTH` is refused before the recursive composer can overflow.
+  which JSON cannot hold); keys are the text written (`1.0:` is the key "1.0");
+- at most `MAX_DEPTH` levels of nesting and `MAX_NODES` values, so the cost of a document is
+  bounded whatever its shape.
 
 The result is the data plus a map from JSON pointer to 1-based line, so every later error can
 name the line it is about.
@@ -21,20 +21,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import yaml
-from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.resolver import Resolver
 
 MAX_DEPTH = 40
 MAX_NODES = 5000
 """Values (scalars, lists, mappings, keys included) in one document; the seed has about 60."""
 
 _YAML_TAG = "tag:yaml.org,2002:"
-_ALLOWED_TAGS = frozenset(
-    _YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "map", "seq")
+_MERGE_TAG = _YAML_TAG + "merge"
+# Scalars: the JSON types, plus the tags YAML 1.1 resolves implicitly for plain text
+# (timestamps, `=` and `!`/`&`/`*` on their own), which stay the text written.
+_SCALAR_TAGS = frozenset(
+    _YAML_TAG + name
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "value", "yaml")
 )
+_KIND_TAGS = {
+    MappingNode: frozenset({_YAML_TAG + "map"}),
+    SequenceNode: frozenset({_YAML_TAG + "seq"}),
+    ScalarNode: _SCALAR_TAGS,
+}
 
 
 @dataclass(frozen=True)
@@ -91,140 +96,113 @@ def _too_deep(line: int) -> YamlProblem:
     )
 
 
-class _StrictComposing:
-    """Refusals added to PyYAML's (Python) composer; mixed in before the parser.
+def _alias_problem(pointer: str, line: int) -> YamlProblem:
+    return YamlProblem(
+        pointer=pointer,
+        line=line,
+        message="YAML aliases (*name) are not allowed: write the value out in full",
+        message_ko="YAML 별칭(*이름)은 허용되지 않습니다. 값을 그대로 풀어서 쓰세요.",
+    )
 
-    Only composition is used; values are built by `_Builder` below, never by PyYAML's
-    constructors, so no tag can ever reach a Python constructor.
+
+def _too_many_problem(line: int) -> YamlProblem:
+    return YamlProblem(
+        pointer="",
+        line=line,
+        message=(
+            f"the document holds more than {MAX_NODES} values: a manifest needs a few hundred; "
+            "remove what the market does not need"
+        ),
+        message_ko=(
+            f"문서에 값이 {MAX_NODES}개보다 많습니다. 매니페스트에는 수백 개면 충분하니 마켓에 "
+            "필요 없는 내용을 지우세요."
+        ),
+    )
+
+
+def _tag_problem(tag: str, pointer: str, line: int) -> YamlProblem:
+    shown = "!!" + tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else tag
+    return YamlProblem(
+        pointer=pointer,
+        line=line,
+        message=(
+            f"the YAML tag {shown} is not allowed: remove it and write a plain value (text, "
+            "number, true/false, list or mapping)"
+        ),
+        message_ko=(
+            f"YAML 태그 {shown}은(는) 허용되지 않습니다. 태그를 지우고 일반 값(문자열, 숫자, "
+            "true/false, 목록, 매핑)으로 쓰세요."
+        ),
+    )
+
+
+class _PurePythonLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python parser, used when libyaml is not installed.
+
+    Its composer and scanner need two guards that libyaml has built in: the composer recurses
+    once per nesting level, and the scanner rescans every pending flow level per token
+    (quadratic time on `[[[[...`).
     """
 
     _depth = 0
-    _nodes = 0
+
+    def fetch_flow_collection_start(self, TokenClass):  # noqa: N803 (PyYAML's name)
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(_too_deep(self.get_mark().line + 1))
+        super().fetch_flow_collection_start(TokenClass)
 
     def compose_node(self, parent, index):
-        event = self.peek_event()
-        line = _line_of(event)
-        if self.check_event(AliasEvent):
-            raise _Refused(
-                YamlProblem(
-                    pointer="",
-                    line=line,
-                    message=(
-                        f"YAML aliases (*{event.anchor}) are not allowed: write the value out in full"
-                    ),
-                    message_ko=(
-                        f"YAML 별칭(*{event.anchor})은 허용되지 않습니다. 값을 그대로 풀어서 쓰세요."
-                    ),
-                )
-            )
-        if event.anchor is not None:
-            raise _Refused(
-                YamlProblem(
-                    pointer="",
-                    line=line,
-                    message=(
-                        f"YAML anchors (&{event.anchor}) are not allowed: remove the anchor and "
-                        "write each value out in full"
-                    ),
-                    message_ko=(
-                        f"YAML 앵커(&{event.anchor})는 허용되지 않습니다. 앵커를 지우고 값을 모두 "
-                        "풀어서 쓰세요."
-                    ),
-                )
-            )
-        tag = getattr(event, "tag", None)
-        if tag not in (None, "!") and tag not in _ALLOWED_TAGS:
-            shown = "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
-            raise _Refused(
-                YamlProblem(
-                    pointer="",
-                    line=line,
-                    message=(
-                        f"the YAML tag {shown} is not allowed: remove it and write a plain value "
-                        "(text, number, true/false, list or mapping)"
-                    ),
-                    message_ko=(
-                        f"YAML 태그 {shown}은(는) 허용되지 않습니다. 태그를 지우고 일반 값(문자열, 숫자, "
-                        "true/false, 목록, 매핑)으로 쓰세요."
-                    ),
-                )
-            )
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise _Refused(
-                YamlProblem(
-                    pointer="",
-                    line=line,
-                    message=(
-                        f"the document holds more than {MAX_NODES} values: a manifest needs a few "
-                        "hundred; remove what the market does not need"
-                    ),
-                    message_ko=(
-                        f"문서에 값이 {MAX_NODES}개보다 많습니다. 매니페스트에는 수백 개면 충분하니 "
-                        "마켓에 필요 없는 내용을 지우세요."
-                    ),
-                )
-            )
         self._depth += 1
         try:
-            if self._depth > MAX_DEPTH:
-                raise _Refused(_too_deep(line))
+            if self._depth > MAX_DEPTH + 1:
+                raise _Refused(_too_deep(_line_of(self.peek_event())))
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
 
-class _PyStrictLoader(_StrictComposing, yaml.SafeLoader):
-    """Pure-Python PyYAML parsing, used when libyaml is not installed."""
-
-    def fetch_flow_collection_start(self, TokenClass):  # noqa: N803 (PyYAML's name)
-        # Refuse deep `[[[[...` while scanning: PyYAML's scanner keeps one pending simple key per
-        # flow level and rescans them all per token, so deep flow nesting costs quadratic time
-        # long before the composer would see the depth.
-        if self.flow_level >= MAX_DEPTH:
-            raise _Refused(_too_deep(self.get_mark().line + 1))
-        super().fetch_flow_collection_start(TokenClass)
-
-
-_LOADER_CLASS: type = _PyStrictLoader
-
-if yaml.__with_libyaml__:
-    from yaml._yaml import CParser
-
-    class _CStrictLoader(_StrictComposing, Composer, CParser, SafeConstructor, Resolver):
-        """libyaml's reader, scanner and parser (about five times faster) under the Python
-        composer, so the refusals above still apply."""
-
-        def __init__(self, stream):
-            CParser.__init__(self, stream)
-            Composer.__init__(self)
-            SafeConstructor.__init__(self)
-            Resolver.__init__(self)
-
-    _LOADER_CLASS = _CStrictLoader
+# libyaml's reader, scanner, parser and composer are about ten times faster.
+_LOADER_CLASS: type = yaml.CSafeLoader if yaml.__with_libyaml__ else _PurePythonLoader
 
 
 class _Builder:
-    """Turns composed nodes into JSON-compatible values, recording lines and duplicate keys."""
+    """Turns a composed node tree into JSON-compatible values, enforcing the subset.
 
-    def __init__(self, loader: _StrictComposing):
+    Composers share the node of an anchor with every alias to it instead of copying it, so an
+    alias shows up here as a node seen twice, before anything has been expanded.
+    """
+
+    def __init__(self, loader):
         self._loader = loader
+        self._seen: set[int] = set()
         self.lines: dict[str, int] = {}
         self.duplicates: list[YamlProblem] = []
 
-    def build(self, node: Node, pointer: str):
+    def build(self, node: Node, pointer: str, *, depth: int, line: int):
+        """`line` is where the value is written (the line of its key or list item)."""
+        if id(node) in self._seen:
+            raise _Refused(_alias_problem(pointer, line))
+        self._seen.add(id(node))
+        if len(self._seen) > MAX_NODES:
+            raise _Refused(_too_many_problem(line))
+        if depth > MAX_DEPTH:
+            raise _Refused(_too_deep(line))
+        expected = _KIND_TAGS[type(node)]
+        if node.tag not in expected and node.tag != _MERGE_TAG:
+            raise _Refused(_tag_problem(node.tag, pointer, _line_of(node)))
         if isinstance(node, MappingNode):
-            return self._build_mapping(node, pointer)
+            return self._build_mapping(node, pointer, depth)
         if isinstance(node, SequenceNode):
             items = []
             for index, child in enumerate(node.value):
                 child_pointer = f"{pointer}/{index}"
-                self.lines[child_pointer] = _line_of(child)
-                items.append(self.build(child, child_pointer))
+                child_line = _line_of(child) if id(child) not in self._seen else line
+                self.lines[child_pointer] = child_line
+                items.append(self.build(child, child_pointer, depth=depth + 1, line=child_line))
             return items
         return self._build_scalar(node, pointer)
 
-    def _build_mapping(self, node: MappingNode, pointer: str) -> dict:
+    def _build_mapping(self, node: MappingNode, pointer: str, depth: int) -> dict:
         result: dict = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -249,10 +227,13 @@ class _Builder:
                 continue
             first_line[key] = key_line
             self.lines[child_pointer] = key_line
-            result[key] = self.build(value_node, child_pointer)
+            result[key] = self.build(value_node, child_pointer, depth=depth + 1, line=key_line)
         return result
 
     def _key_text(self, key_node: Node, pointer: str) -> str:
+        if id(key_node) in self._seen:
+            raise _Refused(_alias_problem(pointer, _line_of(key_node)))
+        self._seen.add(id(key_node))
         if not isinstance(key_node, ScalarNode):
             raise _Refused(
                 YamlProblem(
@@ -262,7 +243,7 @@ class _Builder:
                     message_ko="키는 목록이나 매핑이 아닌 일반 문자열이어야 합니다. `이름: 값` 형태로 쓰세요.",
                 )
             )
-        if key_node.tag == _YAML_TAG + "merge":
+        if key_node.tag == _MERGE_TAG:
             raise _Refused(
                 YamlProblem(
                     pointer=pointer,
@@ -271,39 +252,14 @@ class _Builder:
                     message_ko="YAML 병합 키(<<)는 허용되지 않습니다. 키를 모두 풀어서 쓰세요.",
                 )
             )
+        if key_node.tag not in _SCALAR_TAGS:
+            raise _Refused(_tag_problem(key_node.tag, pointer, _line_of(key_node)))
+        # The key as written: `1.0:` is the key "1.0", `yes:` the key "yes".
         return key_node.value
 
     def _build_scalar(self, node: ScalarNode, pointer: str):
         tag = node.tag
-        constructors = {
-            _YAML_TAG + "int": self._loader.construct_yaml_int,
-            _YAML_TAG + "float": self._loader.construct_yaml_float,
-            _YAML_TAG + "bool": self._loader.construct_yaml_bool,
-        }
-        if tag == _YAML_TAG + "null":
-            return None
-        if tag in constructors:
-            try:
-                return constructors[tag](node)
-            except (ValueError, OverflowError, KeyError):
-                # e.g. an integer with more digits than Python converts from text, or an
-                # explicit `!!bool maybe`.
-                shown = node.value[:40]
-                raise _Refused(
-                    YamlProblem(
-                        pointer=pointer,
-                        line=_line_of(node),
-                        message=(
-                            f"the value `{shown}` cannot be read as a number or true/false: "
-                            "write a shorter number, or put text in quotes"
-                        ),
-                        message_ko=(
-                            f"값 `{shown}`은(는) 숫자나 true/false로 읽을 수 없습니다. 더 짧은 숫자를 "
-                            "쓰거나, 문자열이면 따옴표로 감싸세요."
-                        ),
-                    )
-                ) from None
-        if tag == _YAML_TAG + "merge":
+        if tag == _MERGE_TAG:
             raise _Refused(
                 YamlProblem(
                     pointer=pointer,
@@ -312,8 +268,35 @@ class _Builder:
                     message_ko="`<<`는 YAML 병합 키입니다. 문자열이라면 따옴표로 감싸세요.",
                 )
             )
-        # str, and implicit timestamps / `=` values: keep exactly the text written.
-        return node.value
+        if tag == _YAML_TAG + "null":
+            return None
+        constructors = {
+            _YAML_TAG + "int": self._loader.construct_yaml_int,
+            _YAML_TAG + "float": self._loader.construct_yaml_float,
+            _YAML_TAG + "bool": self._loader.construct_yaml_bool,
+        }
+        if tag not in constructors:
+            return node.value  # text, and timestamps etc. exactly as written
+        try:
+            return constructors[tag](node)
+        except (ValueError, OverflowError, KeyError):
+            # e.g. an integer with more digits than Python converts from text, or an explicit
+            # `!!bool maybe`.
+            shown = node.value[:40]
+            raise _Refused(
+                YamlProblem(
+                    pointer=pointer,
+                    line=_line_of(node),
+                    message=(
+                        f"the value `{shown}` cannot be read as a number or true/false: write a "
+                        "shorter number, or put text in quotes"
+                    ),
+                    message_ko=(
+                        f"값 `{shown}`은(는) 숫자나 true/false로 읽을 수 없습니다. 더 짧은 숫자를 "
+                        "쓰거나, 문자열이면 따옴표로 감싸세요."
+                    ),
+                )
+            ) from None
 
 
 def _syntax_problem(error: yaml.YAMLError, text: str) -> YamlProblem:
@@ -353,7 +336,7 @@ def load_strict_yaml(text: str) -> LoadedDocument:
     try:
         try:
             root = loader.get_single_node()
-        except _Refused as refused:
+        except _Refused as refused:  # the pure-Python parser's guards
             raise YamlLoadError([refused.problem]) from None
         except yaml.YAMLError as error:
             raise YamlLoadError([_syntax_problem(error, text)]) from None
@@ -361,7 +344,7 @@ def load_strict_yaml(text: str) -> LoadedDocument:
             return LoadedDocument(data=None, lines={})
         builder = _Builder(loader)
         try:
-            data = builder.build(root, "")
+            data = builder.build(root, "", depth=1, line=_line_of(root))
         except _Refused as refused:
             raise YamlLoadError([refused.problem]) from None
     finally:

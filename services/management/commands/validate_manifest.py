@@ -15,6 +15,8 @@ from services.standard.manifest import validate_manifest_text
 
 class Command(BaseCommand):
     help = "Validate a service manifest (YAML or JSON) against the manifest standard v1.0."
+    # Checking a file needs neither the database nor the URLconf that system checks import.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="The manifest file, or - to read standard input.")

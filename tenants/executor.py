@@ -15,6 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -194,7 +195,7 @@ def _apply_answer(operation: Operation, tenant: Tenant, attempt: Attempt) -> str
     if code == 202 and _async_allowed(tenant.service):
         operation.state = OS.POLLING
         operation.polling_since = operation.polling_since or timezone.now()
-        operation.next_attempt_at = timezone.now() + _poll_interval(tenant.service)
+        _schedule_poll(operation, tenant.service)
         record_event(
             tenant=tenant,
             kind=f"{kind}_accepted",
@@ -208,7 +209,9 @@ def _apply_answer(operation: Operation, tenant: Tenant, attempt: Attempt) -> str
         return _apply_conflict(operation, tenant, attempt.status)
     if kind in (K.DEACTIVATE, K.DELETE) and code in (404, 410):
         return _succeed(operation, tenant, {"gone": code})
-    if response.retryable or code == 202:
+    # A redirect is an unclear answer in the outcome table (never followed, never final), even
+    # though the client marks it not retryable at once.
+    if response.retryable or code == 202 or response.error_kind == "redirect":
         return _schedule_retry(operation, tenant, response)
     return _fail(operation, tenant, _vendor_message(response))
 
@@ -253,8 +256,17 @@ def _apply_poll(operation: Operation, tenant: Tenant, response: VendorResponse) 
             operation, tenant, _("The vendor accepted the request but never finished it.")
         )
     operation.state = OS.POLLING
-    operation.next_attempt_at = timezone.now() + _poll_interval(tenant.service)
+    _schedule_poll(operation, tenant.service)
     return "polling"
+
+
+def _schedule_poll(operation: Operation, service: Service) -> None:
+    # Hand the next poll to a worker at the manifest's interval; the once-a-minute reconciler
+    # alone would poll far less often than the vendor asked.
+    interval = _poll_interval(service)
+    operation.next_attempt_at = timezone.now() + interval
+    if interval.total_seconds() <= 60:
+        dispatch_after_commit(operation, countdown=interval.total_seconds())
 
 
 def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
@@ -266,7 +278,8 @@ def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
         reactivated = tenant.state == S.REACTIVATING
         states.move(tenant, S.ACTIVE)
         tenant.plan_code = operation.payload.get("plan", tenant.plan_code)
-        tenant.access_url = str(body.get("access_url") or tenant.access_url)[:500]
+        access_url = body.get("access_url") or tenant.access_url or _manifest_access_url(tenant)
+        tenant.access_url = str(access_url)[:500]
         credentials = body.get("admin_credentials") or {}
         if credentials.get("temp_password"):
             tenant.temp_password = str(credentials["temp_password"])
@@ -305,6 +318,16 @@ def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
         message = _("Purged by the vendor.")
     record_event(tenant=tenant, kind=f"{kind}_succeeded", message=message, operation=operation)
     return "succeeded"
+
+
+def _manifest_access_url(tenant: Tenant) -> str:
+    """The manifest's user_access URL: after a 409 or an async activation no answer carries one."""
+    endpoints = tenant.service.manifest_data.get("endpoints") or {}
+    template = endpoints.get("user_access")
+    if not template:
+        return ""
+    path = str(template).replace("{tenant_id}", quote(tenant.tenant_id, safe=""))
+    return f"{str(endpoints.get('base_url', '')).rstrip('/')}/{path.lstrip('/')}"
 
 
 def _deadline(body: dict, preserved: bool):

@@ -6,14 +6,19 @@ from __future__ import annotations
 import json
 from io import StringIO
 
+import jwt
 import pytest
 from django.core.management import CommandError, call_command
 
 from services.conformance import conformance_run
 from services.models import ConformanceRun
+from services.vendor_client import jwt_keys
 from tests.factories import VendorFactory
 from tests.support.vendors import TEST_CREDENTIALS, register_reference_service
 from tests.vendorkit.broken_vendors import IgnoresApiKey, start_vendor
+from vendorkit.reference_store import error_response
+from vendorkit.reference_vendor import ReferenceVendorHandler
+from vendorkit.signing import SignatureError, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +164,62 @@ def test_unknown_service_is_refused():
 def test_a_service_id_and_a_base_url_together_are_refused():
     with pytest.raises(CommandError, match="not both"):
         call_command("conformance", "x", "--base-url", "http://127.0.0.1:1", stdout=StringIO())
+
+
+class BearerTokenVendor(ReferenceVendorHandler):
+    """The reference vendor with `auth.type: jwt`: a market-signed RS256 token, then the
+    signature, as the standard asks of such a vendor."""
+
+    audience = "jwt_tutor"
+
+    def _authenticate(self, body: bytes):
+        header = self.headers.get("Authorization", "")
+        public_key = jwt_keys.market_private_key().public_key()
+        try:
+            claims = jwt.decode(
+                header.removeprefix("Bearer "),
+                public_key,
+                algorithms=["RS256"],
+                audience=self.audience,
+            )
+        except jwt.PyJWTError as error:
+            return error_response(401, "unauthorized", f"bad bearer token: {error}")
+        if claims.get("token_use") != "service":
+            return error_response(401, "unauthorized", "not a service token")
+        try:
+            verify(
+                secrets=self.server.options.signing_secrets,
+                request_id=self.headers.get("X-Market-Request-Id", ""),
+                timestamp_header=self.headers.get("X-Market-Timestamp", ""),
+                signature_header=self.headers.get("X-Market-Signature", ""),
+                body=body,
+            )
+        except SignatureError as error:
+            return error_response(401, error.code, error.message)
+        return None
+
+
+def test_jwt_service_is_checked_with_fresh_market_tokens(tmp_path):
+    server = start_vendor(
+        db_path=tmp_path / "jwt.sqlite3",
+        api_key="unused",
+        signing_secret=TEST_CREDENTIALS.signing_secret,
+        handler=BearerTokenVendor,
+    )
+    try:
+        service = register_reference_service(
+            vendor=VendorFactory(),
+            base_url=server.base_url,
+            service_id=BearerTokenVendor.audience,
+            auth={"type": "jwt"},
+        )
+
+        run = conformance_run(service=service)
+    finally:
+        server.stop()
+
+    failed = [r["id"] for r in run.report["results"] if r["outcome"] == "FAIL"]
+    assert failed == []
+    assert run.result == ConformanceRun.Result.PASSED
+    wrong_key = next(r for r in run.report["results"] if r["id"] == "auth.wrong_key")
+    assert wrong_key["outcome"] == "PASS"

@@ -365,13 +365,13 @@ def _base_url_problems(data: dict, http_allowed_hosts: Collection[str]) -> Itera
     if parts.scheme == "http" and not _http_host_allowed(
         parts.hostname, port or 80, http_allowed_hosts
     ):
-        allowed = ", ".join(sorted(http_allowed_hosts)) or "none"
+        allowed = ", ".join(sorted(http_allowed_hosts))
         https_url = "https://" + base_url.removeprefix("http://")
         yield Problem(
             path,
             f"`{ptr}` must use https: plain http is accepted only for the development hosts the "
-            f"market allows ({allowed}); write {shown(https_url)}",
-            f"`{ptr}` 값은 https를 써야 합니다. http는 마켓이 허용한 개발용 호스트({allowed})에만 "
+            f"market allows ({allowed or 'none'}); write {shown(https_url)}",
+            f"`{ptr}` 값은 https를 써야 합니다. http는 마켓이 허용한 개발용 호스트({allowed or '없음'})에만 "
             f"쓸 수 있습니다. {shown(https_url)}처럼 쓰세요.",
         )
 

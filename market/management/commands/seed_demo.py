@@ -2,7 +2,6 @@
 two schools with admins. Safe to run again: what exists is left as it is."""
 
 import os
-import socket
 from pathlib import Path
 
 from django.conf import settings
@@ -30,12 +29,6 @@ def _reference_credentials() -> IssuedCredentials:
         api_key=os.environ.get("REFERENCE_VENDOR_API_KEY", DEFAULT_API_KEY),
         signing_secret=os.environ.get("REFERENCE_VENDOR_SIGNING_SECRET", DEFAULT_SIGNING_SECRET),
     )
-
-
-def _port_in_use(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
 
 
 class Command(BaseCommand):
@@ -76,7 +69,7 @@ class Command(BaseCommand):
         if Service.objects.filter(service_id="reference_tutor").exists():
             return
         server = None
-        if not _port_in_use("127.0.0.1", 9001):
+        try:
             # Registration calls the service's health endpoint, so the reference vendor must be
             # up; `make run` starts it only afterwards, so start it here for a moment.
             from vendorkit.reference_vendor import serve_in_thread
@@ -88,6 +81,8 @@ class Command(BaseCommand):
                 signing_secrets=[credentials.signing_secret],
                 db_path=str(Path(settings.VAR_DIR) / "reference_vendor.sqlite3"),
             )
+        except OSError:
+            pass  # port 9001 is taken: the reference vendor is already running
         try:
             service, _issued = service_register(
                 vendor=vendor,

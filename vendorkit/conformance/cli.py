@@ -17,24 +17,21 @@ from vendorkit.conformance.target import ManifestLoadError
 
 
 def build_parser(prog: str = "python -m vendorkit.conformance") -> argparse.ArgumentParser:
-    env = os.environ.get
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Check a live vendor service against the Service Market's standard v1.",
     )
-    add_arguments(
-        parser,
-        env_defaults={
-            "api_key": env("CONFORMANCE_API_KEY"),
-            "signing_secret": env("CONFORMANCE_SIGNING_SECRET"),
-        },
-    )
+    add_arguments(parser)
     return parser
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, env_defaults: dict | None = None) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The kit's options; the market's ``manage.py conformance`` adds the same ones."""
-    env_defaults = env_defaults or {}
+    # Secrets may come from the environment so they stay out of shell history and `ps`.
+    env_defaults = {
+        "api_key": os.environ.get("CONFORMANCE_API_KEY"),
+        "signing_secret": os.environ.get("CONFORMANCE_SIGNING_SECRET"),
+    }
     parser.add_argument("--base-url", help="the vendor's base URL (default: the manifest's)")
     parser.add_argument(
         "--api-key",

@@ -21,9 +21,14 @@ def _parse_moment(value: str | None) -> datetime | None:
 
 
 @shared_task(name="monitoring.health_sweep", ignore_result=True)
-def health_sweep(now: str | None = None, spread_seconds: float | None = None) -> int:
-    """Plan this minute's sweep (once, however often called) and send its chunks off."""
-    plan = health.sweep_plan_create(now=_parse_moment(now), spread=spread_seconds)
+def health_sweep(
+    now: str | None = None, spread_seconds: float | None = None, chunk_size: int | None = None
+) -> int:
+    """Plan this minute's sweep (once, however often called) and send its chunks off.
+
+    The arguments are for operators and tests; beat sends none (settings decide).
+    """
+    plan = health.sweep_plan_create(now=_parse_moment(now), size=chunk_size, spread=spread_seconds)
     if plan is None:
         return 0
     for chunk in plan.chunks:

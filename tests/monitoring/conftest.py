@@ -14,6 +14,8 @@ def _monitoring_settings(settings):
     settings.MARKET_STAFF_ALERT_EMAILS = STAFF_ALERTS
     # English, so assertions on wording keep passing once Korean translations arrive.
     settings.LANGUAGE_CODE = "en"
+    # The factories set passwords; the production hasher costs ~1 s per user here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MARKET_BASE_URL = "https://market.test"
 
 

@@ -1,0 +1,295 @@
+"""Monthly usage collection: who is asked, validation, retries, non-compliance."""
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import responses
+from django.utils import timezone
+
+from monitoring import usage
+from monitoring.models import UsageReport
+from services.models import Service
+from tenants.models import Tenant
+from tests.factories import ServiceFactory, TenantFactory
+from tests.monitoring.helpers import service_with_manifest
+
+pytestmark = pytest.mark.django_db
+
+MONTH = date(2026, 2, 1)
+BEFORE_MONTH = datetime(2026, 1, 5, tzinfo=UTC)
+GOOD_USAGE = {"api_calls": 15000, "ai_tokens": 500000, "storage_gb": 25.5, "active_users": 150}
+
+
+def live_tenant(service=None, **fields) -> Tenant:
+    fields.setdefault("created_at", BEFORE_MONTH)
+    return TenantFactory(service=service or service_with_manifest(), **fields)
+
+
+def usage_url(tenant: Tenant) -> str:
+    return f"{tenant.service.base_url}/mt/tenant/{tenant.tenant_id}/usage"
+
+
+def answer(mock, tenant, *, usage_body=None, status=200, period="2026-02", headers=None, body=None):
+    if body is None:
+        body = {
+            "tenant_id": tenant.tenant_id,
+            "period": period,
+            "usage": GOOD_USAGE if usage_body is None else usage_body,
+        }
+    mock.get(usage_url(tenant), json=body, status=status, headers=headers)
+
+
+def collect(month=MONTH, **kwargs):
+    ids = usage.usage_reports_prepare(month=month)
+    return usage.usage_reports_collect(report_ids=ids, **kwargs)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def test_valid_usage_has_no_problem():
+    body = {"period": "2026-02", "usage": {**GOOD_USAGE, "quiz_runs": 0}}
+    assert usage.usage_problem(body=body, month=MONTH) is None
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        ({**GOOD_USAGE, "api_calls": -1}, "metric api_calls is negative"),
+        ({**GOOD_USAGE, "storage_gb": "25.5"}, "metric storage_gb is not a number"),
+        ({**GOOD_USAGE, "active_users": True}, "metric active_users is not a number"),
+        ({**GOOD_USAGE, "ai_tokens": None}, "metric ai_tokens is not a number"),
+        ({**GOOD_USAGE, "ai_tokens": math.inf}, "metric ai_tokens is not a finite number"),
+        ({"api_calls": 1, "ai_tokens": 2, "storage_gb": 3}, "missing metric(s): active_users"),
+    ],
+)
+def test_invalid_usage_is_explained(metrics, expected):
+    problem = usage.usage_problem(body={"period": "2026-02", "usage": metrics}, month=MONTH)
+    assert expected in problem
+
+
+def test_usage_for_another_month_is_explained():
+    problem = usage.usage_problem(body={"period": "2026-01", "usage": GOOD_USAGE}, month=MONTH)
+    assert "period is '2026-01', expected '2026-02'" in problem
+
+
+def test_manifest_metrics_replace_the_seed_metrics():
+    service = service_with_manifest()
+    service.current_manifest.data["usage_report"] = {"supported": True, "metrics": ["quiz_runs"]}
+    assert usage.required_metrics(service) == ("quiz_runs",)
+    assert usage.required_metrics(ServiceFactory()) == usage.SEED_METRICS
+
+
+# --- who is asked ------------------------------------------------------------------------------
+
+
+def test_reports_are_prepared_for_tenants_live_in_the_month_once(policy):
+    active = live_tenant()
+    ended_in_month = live_tenant(
+        state=Tenant.State.DEACTIVATED, state_changed_at=datetime(2026, 2, 20, tzinfo=UTC)
+    )
+    live_tenant(state=Tenant.State.DEACTIVATED, state_changed_at=datetime(2026, 1, 20, tzinfo=UTC))
+    live_tenant(created_at=datetime(2026, 3, 2, tzinfo=UTC))  # created after the month
+    live_tenant(service=ServiceFactory())  # its service reports no usage
+    live_tenant(state=Tenant.State.ACTIVATING)
+
+    first = usage.usage_reports_prepare(month=MONTH)
+    second = usage.usage_reports_prepare(month=MONTH)
+
+    assert first == second
+    reported = set(UsageReport.objects.values_list("tenant_id", flat=True))
+    assert reported == {active.pk, ended_in_month.pk}
+    assert set(UsageReport.objects.values_list("month", flat=True)) == {MONTH}
+
+
+def test_mandatory_policy_asks_every_service(policy):
+    policy.usage_reports_mandatory = True
+    policy.save()
+    silent = live_tenant(service=ServiceFactory())
+    usage.usage_reports_prepare(month=MONTH)
+    assert UsageReport.objects.filter(tenant=silent).exists()
+
+
+# --- collecting ----------------------------------------------------------------------------------
+
+
+def test_valid_answer_is_collected(policy):
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant)
+        result = collect()
+        request = mock.calls[0].request
+    report = UsageReport.objects.get(tenant=tenant)
+    assert result.collected == 1
+    assert report.state == UsageReport.State.COLLECTED
+    assert report.metrics == GOOD_USAGE
+    assert report.attempts == 1
+    assert report.collected_at is not None
+    assert "period=monthly" in request.url and "month=2026-02" in request.url
+    assert request.headers["X-Market-Request-Id"]
+
+
+@pytest.mark.parametrize(
+    ("metrics", "reason_part"),
+    [
+        ({**GOOD_USAGE, "api_calls": -5}, "api_calls"),
+        ({**GOOD_USAGE, "ai_tokens": "lots"}, "ai_tokens"),
+        ({"api_calls": 1, "ai_tokens": 2, "storage_gb": 3.5}, "missing metric(s): active_users"),
+    ],
+)
+def test_unusable_answer_is_rejected_with_its_reason(policy, metrics, reason_part):
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, usage_body=metrics)
+        result = collect()
+    report = UsageReport.objects.get(tenant=tenant)
+    assert result.rejected == 1
+    assert report.state == UsageReport.State.REJECTED
+    assert reason_part in report.error
+    assert report.metrics == {}
+
+
+def test_server_error_is_retried_later_with_backoff(policy):
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, status=503, body={"error": "busy", "message": "try later"})
+        result = collect()
+    report = UsageReport.objects.get(tenant=tenant)
+    assert result.retrying == 1
+    assert report.state == UsageReport.State.PENDING
+    assert report.attempts == 1
+    assert report.next_attempt_at > timezone.now() + timedelta(minutes=4)
+    assert "503" in report.error
+    assert usage.usage_reports_due() == []
+
+
+def test_retry_after_is_respected(policy):
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, status=429, body={"error": "slow_down", "message": "later"},
+               headers={"Retry-After": "7200"})  # fmt: skip
+        collect()
+    report = UsageReport.objects.get(tenant=tenant)
+    assert report.next_attempt_at > timezone.now() + timedelta(minutes=119)
+
+
+def test_report_fails_after_the_last_attempt(policy, settings):
+    settings.USAGE_MAX_ATTEMPTS = 2
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, status=500, body={"error": "boom", "message": "x"})
+        collect()
+        later = timezone.now() + timedelta(hours=1)
+        usage.usage_reports_collect(report_ids=usage.usage_reports_due(now=later), now=later)
+        assert len(mock.calls) == 2
+    report = UsageReport.objects.get(tenant=tenant)
+    assert report.state == UsageReport.State.FAILED
+    assert report.attempts == 2
+
+
+def test_unknown_tenant_fails_without_retrying(policy):
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, status=404, body={"error": "tenant_not_found", "message": "no"})
+        collect()
+    report = UsageReport.objects.get(tenant=tenant)
+    assert report.state == UsageReport.State.FAILED
+    assert "tenant_not_found" in report.error
+
+
+def test_a_claimed_report_is_not_asked_twice(policy):
+    tenant = live_tenant()
+    ids = usage.usage_reports_prepare(month=MONTH)
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, status=503, body={"error": "busy", "message": "later"})
+        usage.usage_reports_collect(report_ids=ids)
+        usage.usage_reports_collect(report_ids=ids)  # a duplicate chunk of the same ids
+        assert len(mock.calls) == 1
+
+
+def test_many_tenants_are_collected_on_the_thread_pool(policy):
+    service = service_with_manifest()
+    tenants = [live_tenant(service=service) for _ in range(40)]
+    with responses.RequestsMock() as mock:
+        for tenant in tenants:
+            answer(mock, tenant)
+        result = collect(threads=8)
+        assert len(mock.calls) == 40
+    assert result.collected == 40
+    assert UsageReport.objects.filter(state=UsageReport.State.COLLECTED).count() == 40
+
+
+# --- mandatory reports and non-compliance ----------------------------------------------------------
+
+
+def test_mandatory_silence_marks_the_service_and_tells_the_vendor_once(policy, mailoutbox):
+    policy.usage_reports_mandatory = True
+    policy.save()
+    service = ServiceFactory()  # no manifest, so no usage endpoint
+    first, second = live_tenant(service=service), live_tenant(service=service)
+
+    collect()
+
+    service.refresh_from_db()
+    assert service.usage_noncompliant_since is not None
+    assert set(UsageReport.objects.values_list("state", flat=True)) == {UsageReport.State.FAILED}
+    assert "usage_report" in UsageReport.objects.get(tenant=first).error
+    vendor_mails = [m for m in mailoutbox if service.vendor.contact_email in m.to]
+    assert len(vendor_mails) == 1
+    assert service.service_id in vendor_mails[0].body
+
+    usage.usage_collect_for_tenant(tenant_id=second.pk, month=MONTH)  # asked again, still silent
+    assert len([m for m in mailoutbox if service.vendor.contact_email in m.to]) == 1
+
+
+def test_a_collected_report_clears_non_compliance(policy):
+    policy.usage_reports_mandatory = True
+    policy.save()
+    tenant = live_tenant()
+    Service.objects.filter(pk=tenant.service_id).update(usage_noncompliant_since=timezone.now())
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant)
+        collect()
+    tenant.service.refresh_from_db()
+    assert tenant.service.usage_noncompliant_since is None
+
+
+def test_without_the_mandatory_policy_a_silent_service_is_not_marked(policy, mailoutbox):
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, status=404, body={"error": "tenant_not_found", "message": "no"})
+        collect()
+    tenant.service.refresh_from_db()
+    assert tenant.service.usage_noncompliant_since is None
+    assert mailoutbox == []
+
+
+# --- on demand ------------------------------------------------------------------------------------
+
+
+def test_on_demand_collection_is_idempotent_per_tenant_and_month(policy):
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant)
+        first = usage.usage_collect_for_tenant(tenant_id=tenant.pk, month=date(2026, 2, 14))
+        second = usage.usage_collect_for_tenant(tenant_id=tenant.pk, month=MONTH)
+        assert len(mock.calls) == 1
+        forced = usage.usage_collect_for_tenant(tenant_id=tenant.pk, month=MONTH, force=True)
+        assert len(mock.calls) == 2
+    assert first.pk == second.pk == forced.pk
+    assert forced.state == UsageReport.State.COLLECTED
+    assert UsageReport.objects.count() == 1
+
+
+def test_on_demand_collection_retries_a_rejected_report(policy):
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, usage_body={**GOOD_USAGE, "api_calls": -1})
+        collect()
+    assert UsageReport.objects.get().state == UsageReport.State.REJECTED
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant)
+        report = usage.usage_collect_for_tenant(tenant_id=tenant.pk, month=MONTH)
+    assert report.state == UsageReport.State.COLLECTED
+    assert report.error == ""

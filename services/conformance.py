@@ -162,6 +162,9 @@ def _run_service(service: Service, *, tenant_prefix: str) -> tuple[Report | None
         )
     except ManifestLoadError as exc:
         return None, str(exc)
+    except Exception as exc:  # a fault in the kit must not leave the run "running" forever
+        logger.exception("conformance kit failed against %s", service.service_id)
+        return None, f"the conformance kit failed: {type(exc).__name__}: {exc}"
     finally:
         transport.close()
     return report, ""

@@ -223,3 +223,19 @@ def test_jwt_service_is_checked_with_fresh_market_tokens(tmp_path):
     assert run.result == ConformanceRun.Result.PASSED
     wrong_key = next(r for r in run.report["results"] if r["id"] == "auth.wrong_key")
     assert wrong_key["outcome"] == "PASS"
+
+
+def test_a_fault_in_the_kit_ends_the_run_as_error_not_running(reference_vendor, monkeypatch):
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+
+    def broken_kit(**kwargs):
+        raise RuntimeError("bug in a check")
+
+    monkeypatch.setattr("services.conformance.run_checks", broken_kit)
+
+    run = conformance_run(service=service)
+
+    run.refresh_from_db()
+    assert run.result == ConformanceRun.Result.ERROR
+    assert "bug in a check" in run.report["error"]
+    assert run.finished_at is not None

@@ -1,3 +1,36 @@
-"""URL patterns; filled in by the work that owns this module."""
+"""/api/: the integrator API v1, its OpenAPI schema, Swagger UI and Redoc.
 
-urlpatterns: list = []
+Everything under /api/ that names no endpoint answers a 404 problem, never an HTML page.
+"""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import SimpleRouter
+
+import market.api.schema  # noqa: F401 - registers the bearer security scheme
+from market.api.problems import api_not_found
+from market.api.views import ApiTokenViewSet, MarketPolicyView, MarketSchemaView
+
+router = SimpleRouter(trailing_slash=False)
+router.register("tokens", ApiTokenViewSet, basename="token")
+
+v1_patterns = [
+    path("policy", MarketPolicyView.as_view(), name="policy"),
+    *router.urls,
+    path("", include("services.api.urls")),
+    path("", include("tenants.api.urls")),
+    path("", include("monitoring.api.urls")),
+    re_path(r"^.*$", api_not_found),
+]
+
+# The schema and its viewers are public (they hold no data) and ignore credentials entirely.
+PUBLIC = {"permission_classes": [AllowAny], "authentication_classes": []}
+
+urlpatterns = [
+    path("schema/", MarketSchemaView.as_view(**PUBLIC), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **PUBLIC), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema", **PUBLIC), name="api-redoc"),
+    path("v1/", include((v1_patterns, "api-v1"))),
+    re_path(r"^.*$", api_not_found),
+]

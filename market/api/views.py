@@ -1,0 +1,127 @@
+"""The market's own endpoints: API tokens and the market policy."""
+
+from django.utils import translation
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from market.api.base import ApiViewMixin, EmptyBodySerializer
+from market.api.permissions import require_scope
+from market.api.principal import STAFF
+from market.api.schema import problems
+from market.api.selectors import tokens_of
+from market.api.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+    MarketPolicySerializer,
+)
+from market.models import MarketPolicy
+from market.tokens import api_token_create, api_token_revoke
+from services.models import Vendor
+from tenants.models import Organization
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your API tokens", description="Tokens of your own scope."),
+    retrieve=extend_schema(summary="Get one of your API tokens"),
+)
+class ApiTokenViewSet(
+    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    """Tokens of the caller's own scope: a school's, a vendor's, or staff's."""
+
+    serializer_class = ApiTokenSerializer
+    lookup_value_regex = r"[0-9]{1,18}"
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["created_at", "name", "last_used_at", "expires_at"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return tokens_of(self.principal)
+
+    @extend_schema(
+        summary="Create an API token",
+        description=(
+            "Creates a token with your own scope. The token itself is in the response, "
+            "once: only its hash is kept."
+        ),
+        request=ApiTokenCreateSerializer,
+        responses={201: ApiTokenCreatedSerializer, **problems(p422="The token cannot be issued.")},
+    )
+    def create(self, request):
+        data = self._validated(ApiTokenCreateSerializer, request.data)
+        principal = self.principal
+        token, plaintext = api_token_create(
+            name=data["name"],
+            scope=principal.scope,
+            organization=Organization.objects.get(pk=principal.organization_id)
+            if principal.organization_id
+            else None,
+            vendor=Vendor.objects.get(pk=principal.vendor_id) if principal.vendor_id else None,
+            created_by=principal.user,
+            expires_at=data.get("expires_at"),
+        )
+        token.token = plaintext
+        body = ApiTokenCreatedSerializer(token).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Revoke an API token",
+        description="The token stops working at once; it stays listed, marked revoked.",
+        request=EmptyBodySerializer,
+        responses={200: ApiTokenSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        token = self.get_object()
+        self._validated(EmptyBodySerializer, request.data)
+        token = api_token_revoke(token=token, revoked_by=self.principal.user)
+        return Response(ApiTokenSerializer(token).data)
+
+    @staticmethod
+    def _validated(serializer_class, data) -> dict:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class MarketPolicyView(ApiViewMixin, GenericAPIView):
+    """The market-wide policy: everyone may read it, staff change it."""
+
+    serializer_class = MarketPolicySerializer
+
+    def get_object(self):
+        return MarketPolicy.load()
+
+    @extend_schema(summary="Read the market policy", responses={200: MarketPolicySerializer})
+    def get(self, request):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Change the market policy (staff)",
+        request=MarketPolicySerializer,
+        responses={200: MarketPolicySerializer},
+    )
+    def patch(self, request):
+        require_scope(request, STAFF)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
+
+class MarketSchemaView(SpectacularAPIView):
+    """The OpenAPI document, in English unless `?lang=ko` asks otherwise."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("lang"):
+            return super().get(request, *args, **kwargs)
+        with translation.override("en"):
+            return super().get(request, *args, **kwargs)

@@ -1,0 +1,183 @@
+"""Health, incidents, usage reports and statements (read only)."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins
+from rest_framework.filters import OrderingFilter
+from rest_framework.generics import get_object_or_404
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from market.api.base import ApiViewMixin
+from market.api.permissions import scopes
+from market.api.principal import ORGANIZATION, STAFF
+from monitoring.api.filters import (
+    HealthFilter,
+    IncidentFilter,
+    RollupFilter,
+    StatementFilter,
+    UsageReportFilter,
+)
+from monitoring.api.renderers import CSVRenderer
+from monitoring.api.selectors import (
+    health_services,
+    service_rollups,
+    visible_incidents,
+    visible_statements,
+    visible_usage_reports,
+)
+from monitoring.api.serializers import (
+    HealthRollupSerializer,
+    HealthStateSerializer,
+    IncidentSerializer,
+    StatementDetailSerializer,
+    StatementSerializer,
+    UsageReportSerializer,
+)
+from monitoring.billing import statement_csv
+from monitoring.models import HealthRollup
+from services.api.selectors import managed_services
+
+ID_REGEX = r"[0-9]{1,18}"
+SERVICE_ID_REGEX = r"[a-z][a-z0-9_-]{1,63}"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Current health of every service in the catalog"),
+    retrieve=extend_schema(summary="Current health of one service"),
+)
+class HealthViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    serializer_class = HealthStateSerializer
+    lookup_field = "service_id"
+    lookup_value_regex = SERVICE_ID_REGEX
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = HealthFilter
+    ordering_fields = ["name", "service_id", "health_changed_at", "consecutive_failures"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        return health_services(self.principal)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Hourly health history of a service (its vendor and staff)",
+        description="One row per hour: checks, failures, degraded answers, latency p50/p95.",
+    )
+)
+class HealthRollupViewSet(ApiViewMixin, mixins.ListModelMixin, GenericViewSet):
+    serializer_class = HealthRollupSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RollupFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return HealthRollup.objects.none()
+        service = get_object_or_404(
+            managed_services(self.principal), service_id=self.kwargs["service_id"]
+        )
+        return service_rollups(service).order_by("-hour")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List incidents of the services in the catalog"),
+    retrieve=extend_schema(summary="Get an incident"),
+)
+class IncidentViewSet(
+    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    serializer_class = IncidentSerializer
+    lookup_value_regex = ID_REGEX
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = IncidentFilter
+    ordering_fields = ["opened_at", "closed_at"]
+    ordering = ["-opened_at", "-id"]
+
+    def get_queryset(self):
+        return visible_incidents(self.principal)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List usage reports",
+        description="One report per tenant and month; filter with ?tenant=&month=YYYY-MM.",
+    ),
+    retrieve=extend_schema(summary="Get a usage report"),
+)
+class UsageReportViewSet(
+    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    serializer_class = UsageReportSerializer
+    lookup_value_regex = ID_REGEX
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = UsageReportFilter
+    ordering_fields = ["month", "collected_at"]
+    ordering = ["-month", "id"]
+
+    def get_queryset(self):
+        return visible_usage_reports(self.principal)
+
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="`csv` for a spreadsheet."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List statements (schools and staff)"),
+    retrieve=extend_schema(
+        summary="Get a statement with its lines, as JSON or CSV",
+        parameters=[FORMAT_PARAMETER],
+        responses={
+            (200, "application/json"): StatementDetailSerializer,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    ),
+)
+class StatementViewSet(
+    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    permission_classes = [*ApiViewMixin.permission_classes, scopes(STAFF, ORGANIZATION)]
+    lookup_value_regex = ID_REGEX
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = StatementFilter
+    ordering_fields = ["month", "total"]
+    ordering = ["-month", "id"]
+
+    def get_queryset(self):
+        return visible_statements(self.principal)
+
+    def get_serializer_class(self):
+        return StatementDetailSerializer if self.action == "retrieve" else StatementSerializer
+
+    def get_renderers(self):
+        if self.action == "retrieve":
+            return [JSONRenderer(), CSVRenderer()]
+        return [JSONRenderer()]
+
+    def retrieve(self, request, *args, **kwargs):
+        statement = self.get_object()
+        if request.accepted_renderer.format == "csv":
+            filename = f"statement-{statement.organization.slug}-{statement.month:%Y-%m}.csv"
+            return Response(
+                statement_csv(statement),
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+        statement = self.get_queryset().prefetch_related("lines").get(pk=statement.pk)
+        return Response(self.get_serializer(statement).data)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="Download a statement as CSV",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        operation_id="statements_csv",
+    )
+)
+class StatementCsvViewSet(StatementViewSet):
+    """`/statements/{id}.csv`: the same retrieve, with the CSV format fixed by the path."""
+
+    def get_renderers(self):
+        return [CSVRenderer()]

@@ -1,0 +1,1 @@
+"""The integrator API v1 resources of the services app."""

@@ -1,0 +1,238 @@
+"""Schools, subscriptions, tenants, operations and lifecycle events in the integrator API."""
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from market.api.base import StrictSerializer
+from market.models import User
+from services.api.selectors import catalog_services
+from services.models import Plan
+from tenants.models import LifecycleEvent, Operation, Organization, Subscription, Tenant
+
+MAX_USERS_LIMIT = 1_000_000
+MAX_STORAGE_GB = 1_000_000
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+class AdminSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["username", "email", "first_name", "last_name"]
+        read_only_fields = fields
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    tenant_id = serializers.CharField(source="slug", help_text="Sent to vendors as tenant_id.")
+    admins = AdminSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Organization
+        fields = ["tenant_id", "name", "contact_email", "is_active", "admins", "created_at"]
+        read_only_fields = fields
+
+
+class TenantRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["id", "tenant_id", "state", "access_url"]
+        read_only_fields = fields
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    organization = serializers.CharField(source="organization.slug", help_text="School tenant id.")
+    service = serializers.CharField(source="service.service_id")
+    plan = serializers.CharField(source="plan.code")
+    tenant = TenantRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "organization",
+            "service",
+            "plan",
+            "status",
+            "starts_on",
+            "ends_on",
+            "max_users",
+            "storage_limit_gb",
+            "admin_email",
+            "admin_name",
+            "tenant",
+            "created_at",
+            "ended_at",
+        ]
+        read_only_fields = fields
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    organization = serializers.CharField(source="organization.slug")
+    service = serializers.CharField(source="service.service_id")
+    last_status = serializers.JSONField(
+        allow_null=True, help_text="The vendor's last answer to GET status."
+    )
+
+    class Meta:
+        model = Tenant
+        fields = [
+            "id",
+            "tenant_id",
+            "organization",
+            "service",
+            "state",
+            "state_changed_at",
+            "attention_reason",
+            "plan_code",
+            "isolation",
+            "access_url",
+            "data_preserved",
+            "reactivation_deadline",
+            "purged_at",
+            "last_status",
+            "last_status_at",
+            "drifted",
+            "drift_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class OperationSerializer(serializers.ModelSerializer):
+    tenant_id = serializers.CharField(source="tenant.tenant_id", help_text="The vendor-side id.")
+    service = serializers.CharField(source="tenant.service.service_id")
+    organization = serializers.CharField(source="tenant.organization.slug")
+    payload = serializers.JSONField(help_text="The body sent to the vendor.")
+
+    class Meta:
+        model = Operation
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "tenant",
+            "tenant_id",
+            "service",
+            "organization",
+            "subscription",
+            "request_id",
+            "payload",
+            "attempts",
+            "created_at",
+            "next_attempt_at",
+            "started_at",
+            "polling_since",
+            "first_failure_at",
+            "finished_at",
+            "last_status_code",
+            "last_latency_ms",
+            "last_error_kind",
+            "last_error",
+        ]
+        read_only_fields = fields
+
+
+class LifecycleEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+    data = serializers.JSONField()
+
+    class Meta:
+        model = LifecycleEvent
+        fields = [
+            "id",
+            "kind",
+            "created_at",
+            "actor",
+            "message",
+            "operation",
+            "subscription",
+            "data",
+        ]
+        read_only_fields = fields
+
+
+class SubscriptionChangeSerializer(serializers.Serializer):
+    """A subscription command's result: the subscription and the vendor call it queued, if any."""
+
+    subscription = SubscriptionSerializer()
+    operation = OperationSerializer(
+        allow_null=True, help_text="Poll GET /api/v1/operations/{id} until it is finished."
+    )
+
+
+# --- input --------------------------------------------------------------------------------------
+
+
+class SubscriptionCreateSerializer(StrictSerializer):
+    organization = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="The school's tenant id. Staff must give it; a school token may omit it.",
+    )
+    service = serializers.CharField(max_length=64, help_text="The service id.")
+    plan = serializers.CharField(max_length=64, help_text="The plan code.")
+    starts_on = serializers.DateField(required=False, help_text="Default: today.")
+    ends_on = serializers.DateField()
+    max_users = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_USERS_LIMIT, help_text="Default: the plan's."
+    )
+    storage_limit_gb = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_STORAGE_GB, help_text="Default: the plan's."
+    )
+    admin_email = serializers.EmailField(help_text="Who receives the service's admin account.")
+    admin_name = serializers.CharField(max_length=200)
+
+    def validate(self, attrs):
+        """Resolve names to rows the caller may see; the lifecycle rules stay in the service."""
+        principal = self.context["principal"]
+        attrs["organization"] = self._organization(principal, attrs.get("organization"))
+        service = catalog_services(principal).filter(service_id=attrs["service"]).first()
+        if service is None:
+            raise serializers.ValidationError({"service": _("Unknown service.")})
+        plan = Plan.objects.filter(service=service, code=attrs["plan"]).first()
+        if plan is None:
+            codes = ", ".join(p.code for p in service.plans.all())
+            raise serializers.ValidationError(
+                {
+                    "plan": _("Unknown plan for this service: choose one of %(codes)s.")
+                    % {"codes": codes}
+                }
+            )
+        attrs["service"], attrs["plan"] = service, plan
+        for field, limit in (
+            ("max_users", plan.max_users),
+            ("storage_limit_gb", plan.storage_limit_gb),
+        ):
+            if attrs.get(field) is None:
+                if limit is None:
+                    raise serializers.ValidationError(
+                        {field: _("The plan sets no limit: give this field.")}
+                    )
+                attrs[field] = limit
+        return attrs
+
+    @staticmethod
+    def _organization(principal, slug: str | None) -> Organization:
+        unknown = serializers.ValidationError({"organization": _("Unknown organization.")})
+        if principal.is_staff:
+            if not slug:
+                raise serializers.ValidationError(
+                    {"organization": _("Staff must name the school (its tenant id).")}
+                )
+            organization = Organization.objects.filter(slug=slug).first()
+            if organization is None:
+                raise unknown
+            return organization
+        organization = Organization.objects.get(pk=principal.organization_id)
+        if slug and slug != organization.slug:
+            raise unknown  # the same answer whether that school exists or not
+        return organization
+
+
+class SubscriptionRenewSerializer(StrictSerializer):
+    ends_on = serializers.DateField(help_text="The new end date.")
+
+
+class SubscriptionChangePlanSerializer(StrictSerializer):
+    plan = serializers.CharField(max_length=64, help_text="The new plan's code.")

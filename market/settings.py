@@ -202,11 +202,23 @@ CELERY_TASK_ROUTES = {"monitoring.tasks.probe_chunk": {"queue": "probes"}}
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "market.api.schema.MarketAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "market.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["market.api.parsers.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "market.api.problems.problem_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "market.api.pagination.MarketPageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["market.api.throttling.ApiTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": "600/minute"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Service Market API",
@@ -216,6 +228,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True},
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStateEnum": "tenants.models.Tenant.State",
+        "OperationStateEnum": "tenants.models.Operation.State",
+        "OperationKindEnum": "tenants.models.Operation.Kind",
+        "SubscriptionStatusEnum": "tenants.models.Subscription.Status",
+        "ServiceStatusEnum": "services.models.Service.Status",
+        "ServiceHealthEnum": "services.models.Service.Health",
+        "UsageReportStateEnum": "monitoring.models.UsageReport.State",
+    },
 }
 
 # --- Secrets at rest ----------------------------------------------------------

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +48,35 @@ class VendorAdmin(admin.ModelAdmin):
     inlines = [ServiceInline]
 
 
+@admin.action(description=_("Approve and list"))
+def approve_services(modeladmin, request, queryset):
+    from services.services import service_approve
+
+    for service in queryset:
+        service_approve(service=service)
+    modeladmin.message_user(request, _("%(n)s service(s) listed.") % {"n": queryset.count()})
+
+
+@admin.action(description=_("Run the conformance kit now"))
+def run_conformance(modeladmin, request, queryset):
+    from services.conformance import conformance_run
+
+    for service in queryset:
+        run = conformance_run(service=service, started_by=request.user)
+        level = messages.SUCCESS if run.result == run.Result.PASSED else messages.WARNING
+        modeladmin.message_user(
+            request,
+            _("%(service)s: %(result)s, %(passed)s passed, %(failed)s failed.")
+            % {
+                "service": service.service_id,
+                "result": run.get_result_display(),
+                "passed": run.passed_count,
+                "failed": run.failed_count,
+            },
+            level,
+        )
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     list_display = (
@@ -78,6 +107,7 @@ class ServiceAdmin(admin.ModelAdmin):
     )
     exclude = ("current_manifest",)
     inlines = [PlanInline]
+    actions = [approve_services, run_conformance]
 
     @admin.display(description=_("current manifest"))
     def current_manifest_link(self, service):

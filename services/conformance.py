@@ -12,92 +12,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from services.models import ConformanceRun, Service
 from services.vendor_client import jwt_keys
-from services.vendor_client.guard import BlockedAddress, precheck_url
-from services.vendor_client.transport import CallDeadline, GuardedHTTPAdapter
+from services.vendor_client.kit_transport import GuardedTransport
 from services.vendor_targets import target_from_manifest, valid_credentials
 from vendorkit.conformance import (
     DEFAULT_TENANT_PREFIX,
     DEFAULT_TIMEOUT_SECONDS,
-    HttpReply,
     ManifestLoadError,
     Report,
-    TransportError,
     run_checks,
 )
 
 logger = logging.getLogger(__name__)
-
-_READ_CHUNK = 64 * 1024
-
-
-class GuardedTransport:
-    """The kit's transport over the vendor client's guarded ``requests`` adapter."""
-
-    def __init__(self) -> None:
-        self.session = requests.Session()
-        # No proxies, .netrc or CA bundle from the environment: what is called is what is checked.
-        self.session.trust_env = False
-        adapter = GuardedHTTPAdapter()
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __call__(
-        self, method: str, url: str, *, headers: dict[str, str], body: bytes, timeout: float
-    ) -> HttpReply:
-        try:
-            precheck_url(url)
-        except BlockedAddress as exc:
-            raise TransportError(str(exc)) from exc
-        total = min(float(settings.VENDOR_TOTAL_TIMEOUT), timeout)
-        with CallDeadline(total) as deadline:
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    data=body or None,
-                    headers=headers,
-                    timeout=(min(float(settings.VENDOR_CONNECT_TIMEOUT), total), total),
-                    allow_redirects=False,
-                    stream=True,
-                )
-                content, truncated = self._read_capped(response, deadline)
-            except BlockedAddress as exc:
-                raise TransportError(str(exc)) from exc
-            except requests.RequestException as exc:
-                if deadline.expired:
-                    raise TransportError(f"no complete answer within {total:g} s") from exc
-                raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        if deadline.expired:
-            raise TransportError(f"no complete answer within {total:g} s")
-        return HttpReply(
-            status=response.status_code,
-            headers={name.lower(): value for name, value in response.headers.items()},
-            body=content,
-            truncated=truncated,
-        )
-
-    @staticmethod
-    def _read_capped(response: requests.Response, deadline: CallDeadline) -> tuple[bytes, bool]:
-        cap = int(settings.VENDOR_MAX_RESPONSE_BYTES)
-        content = bytearray()
-        try:
-            for chunk in response.iter_content(chunk_size=_READ_CHUNK):
-                content += chunk
-                if len(content) > cap or deadline.expired:
-                    break
-        finally:
-            response.close()
-        return bytes(content[:cap]), len(content) > cap
 
 
 def guarded_transport() -> GuardedTransport:
@@ -176,6 +107,20 @@ def _result_of(report: Report) -> str:
     return ConformanceRun.Result.PASSED if report.conformant else ConformanceRun.Result.FAILED
 
 
+def _list_if_policy_allows(service: Service) -> None:
+    """A service held back only for a passing conformance run is listed once it has one."""
+    from market.models import MarketPolicy
+
+    policy = MarketPolicy.load()
+    if (
+        service.status == Service.Status.PENDING_REVIEW
+        and policy.require_conformance
+        and not policy.require_staff_approval
+    ):
+        service.status = Service.Status.LISTED
+        service.save(update_fields=["status", "updated_at"])
+
+
 def conformance_run(
     *,
     service: Service,
@@ -202,6 +147,8 @@ def conformance_run(
             run.failed_count = report.failed_count
             run.skipped_count = report.skipped_count
             run.report = report.to_dict()
+            if run.result == ConformanceRun.Result.PASSED:
+                _list_if_policy_allows(service)
         run.save(
             update_fields=[
                 "result",

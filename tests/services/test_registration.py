@@ -151,3 +151,39 @@ def unused_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_a_passing_conformance_run_lists_a_service_held_back_for_it(reference_vendor):
+    from services.conformance import conformance_run
+    from tests.support.vendors import register_reference_service
+
+    policy = MarketPolicy.load()
+    policy.require_conformance = True
+    policy.save()
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    assert service.status == Service.Status.PENDING_REVIEW
+    run = conformance_run(service=service)
+    assert run.result == run.Result.PASSED
+    service.refresh_from_db()
+    assert service.status == Service.Status.LISTED
+
+
+def test_staff_can_run_conformance_and_approve_from_the_admin(client, reference_vendor):
+    from django.urls import reverse
+
+    from tests.factories import StaffFactory
+    from tests.support.vendors import register_reference_service
+
+    policy = MarketPolicy.load()
+    policy.require_staff_approval = True
+    policy.save()
+    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    client.force_login(StaffFactory())
+    url = reverse("admin:services_service_changelist")
+    client.post(url, {"action": "run_conformance", "_selected_action": [service.pk]})
+    assert service.conformance_runs.get().result == "passed"
+    service.refresh_from_db()
+    assert service.status == Service.Status.PENDING_REVIEW  # staff approval is still required
+    client.post(url, {"action": "approve_services", "_selected_action": [service.pk]})
+    service.refresh_from_db()
+    assert service.status == Service.Status.LISTED

@@ -292,7 +292,7 @@ class VendorClient:
         raw = b""
         if body is not None:
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        started = time.monotonic()
+        started = time.perf_counter()
         try:
             with CallDeadline(float(settings.VENDOR_TOTAL_TIMEOUT)) as deadline:
                 headers = self._headers(
@@ -577,4 +577,4 @@ def _http_error_text(host: str, status: int, body: Any) -> str:
 
 
 def _elapsed_ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
+    return int((time.perf_counter() - started) * 1000)

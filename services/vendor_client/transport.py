@@ -31,6 +31,9 @@ _current_deadline: contextvars.ContextVar[CallDeadline | None] = contextvars.Con
     "vendor_call_deadline", default=None
 )
 
+# Deadlines and latencies use perf_counter: real elapsed time that a test's travelling clock
+# (time-machine moves time.monotonic) cannot stretch or shrink.
+
 # Never wait less than this on a socket: a zero timeout would make it non-blocking instead.
 _MIN_WAIT = 0.001
 
@@ -40,7 +43,7 @@ class CallDeadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.expires_at = time.monotonic() + seconds
+        self.expires_at = time.perf_counter() + seconds
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -61,10 +64,10 @@ class CallDeadline:
             self._sockets.clear()
 
     def remaining(self) -> float:
-        return max(_MIN_WAIT, self.expires_at - time.monotonic())
+        return max(_MIN_WAIT, self.expires_at - time.perf_counter())
 
     def passed(self) -> bool:
-        return self.expired or time.monotonic() >= self.expires_at
+        return self.expired or time.perf_counter() >= self.expires_at
 
     def watch(self, sock: socket.socket | None) -> None:
         """Shut ``sock`` down when the deadline passes (at once if it already has)."""

@@ -244,3 +244,15 @@ def test_without_the_allowlist_a_local_stub_is_never_contacted(
     assert result.error_kind == "blocked"
     assert server.requests == []
     assert connection_log == []
+
+
+def test_a_test_clock_that_travels_does_not_bend_the_deadline(stub_server, time_machine):
+    # Other apps' tests freeze or move time (time-machine also moves time.monotonic).
+    server = stub_server({STATUS_PATH: json_reply(200, STATUS_BODY)})
+    time_machine.move_to("2031-01-01T00:00:00Z", tick=False)
+
+    with client_for(server) as vendor:
+        result = vendor.status("t1", request_id="r")
+
+    assert result.ok, result.error
+    assert result.latency_ms >= 0

@@ -246,10 +246,16 @@ def test_without_the_allowlist_a_local_stub_is_never_contacted(
     assert connection_log == []
 
 
-def test_a_test_clock_that_travels_does_not_bend_the_deadline(stub_server, time_machine):
-    # Other apps' tests freeze or move time (time-machine also moves time.monotonic).
-    server = stub_server({STATUS_PATH: json_reply(200, STATUS_BODY)})
+def test_a_test_clock_that_travels_does_not_bend_deadlines_or_latency(stub_server, time_machine):
+    # Other apps' tests freeze or move time, and time-machine moves time.monotonic too.
     time_machine.move_to("2031-01-01T00:00:00Z", tick=False)
+    answer = json_reply(200, STATUS_BODY)
+
+    def travel_back_then_answer(handler, stop):
+        time_machine.move_to("1999-01-01T00:00:00Z", tick=False)
+        answer(handler, stop)
+
+    server = stub_server({STATUS_PATH: travel_back_then_answer})
 
     with client_for(server) as vendor:
         result = vendor.status("t1", request_id="r")

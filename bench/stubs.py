@@ -36,6 +36,11 @@ def endpoint_name(index: int) -> str:
     return f"e{index}"
 
 
+def stub_base_url(ports: list[int], index: int) -> str:
+    """Where endpoint ``index`` lives: names are spread over the ports round-robin."""
+    return f"http://127.0.0.1:{ports[index % len(ports)]}/{endpoint_name(index)}"
+
+
 def _listening_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -84,9 +89,7 @@ class StubVendors:
         return "healthy"
 
     def base_url(self, index: int) -> str:
-        """Where endpoint ``index`` lives: names are spread over the ports round-robin."""
-        port = self.ports[index % len(self.ports)]
-        return f"http://127.0.0.1:{port}/{endpoint_name(index)}"
+        return stub_base_url(self.ports, index)
 
     def _timestamp(self) -> bytes:
         now = int(time.time())

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from market.api.problems import PayloadTooLarge
+from market.api.exceptions import PayloadTooLarge
 
 
 def read_bounded(stream, parser_context: dict | None) -> bytes:

@@ -17,10 +17,16 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler, set_rollback
 
+from market.api.exceptions import (
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_TYPE_BASE,
+    PayloadTooLarge,
+    ProblemException,
+)
 from market.tokens import TokenError
 from services.services import RegistrationError
 from services.standard.manifest import ManifestError
@@ -28,8 +34,6 @@ from tenants.errors import LifecycleError
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://market.example/problems/"
 
 # The slug and title of the problem each HTTP status stands for when nothing more specific applies.
 _BY_STATUS = {
@@ -49,31 +53,6 @@ _BY_STATUS = {
 
 # Lifecycle error codes that mean "the current state conflicts", not "your input is wrong".
 _CONFLICT_CODES = frozenset({"already_subscribed", "illegal_transition"})
-
-
-class ProblemException(exceptions.APIException):
-    """Raised by views for a problem with its own type, status and field errors."""
-
-    def __init__(
-        self,
-        *,
-        status_code: int,
-        slug: str,
-        title: str,
-        detail: str,
-        errors: Iterable[dict] = (),
-    ):
-        super().__init__(detail=detail)
-        self.status_code = status_code
-        self.slug = slug
-        self.title = title
-        self.errors = list(errors)
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
 
 
 def problem_body(

@@ -258,6 +258,15 @@ VENDOR_HTTP_ALLOWED_HOSTS = env_list("VENDOR_HTTP_ALLOWED_HOSTS", [])
 VENDOR_CONNECT_TIMEOUT = float(env_int("VENDOR_CONNECT_TIMEOUT_MS", 3000, minimum=1)) / 1000
 VENDOR_TOTAL_TIMEOUT = float(env_int("VENDOR_TOTAL_TIMEOUT_MS", 10000, minimum=1)) / 1000
 VENDOR_MAX_RESPONSE_BYTES = env_int("VENDOR_MAX_RESPONSE_BYTES", 256 * 1024, minimum=1024)
+# The health sweep's probes: tighter bounds than lifecycle calls, many at once.
+PROBE_CONNECT_TIMEOUT = float(env_int("PROBE_CONNECT_TIMEOUT_MS", 3000, minimum=1)) / 1000
+PROBE_TOTAL_TIMEOUT = float(env_int("PROBE_TOTAL_TIMEOUT_MS", 5000, minimum=1)) / 1000
+PROBE_MAX_RESPONSE_BYTES = env_int("PROBE_MAX_RESPONSE_BYTES", 16384, minimum=256)
+PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 1000, minimum=1)
+PROBE_PER_HOST_CONCURRENCY = env_int("PROBE_PER_HOST_CONCURRENCY", 0, minimum=0)  # 0: no cap
+# Lifecycle calls in flight at once to one service, and when an in-flight call counts as stuck.
+VENDOR_MAX_CONCURRENT_CALLS = env_int("VENDOR_MAX_CONCURRENT_CALLS", 20, minimum=1)
+OPERATION_STUCK_AFTER_SECONDS = env_int("OPERATION_STUCK_AFTER_SECONDS", 120, minimum=5)
 REFERENCE_VENDOR_URL = env_str("REFERENCE_VENDOR_URL", "http://127.0.0.1:9001")
 
 # --- Security -----------------------------------------------------------------

@@ -27,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--chunk-size", type=int, default=500, help="services per chunk (500)")
     sweep.add_argument(
-        "--workers", type=int, default=4, help="chunks probed at the same time, like workers (4)"
+        "--workers",
+        type=int,
+        default=1,
+        help="chunks probed at the same time (1: back to back, the capacity of one probe "
+        "worker; production spreads chunks over 40 s, so with --hang-percent use 3-4)",
     )
     sweep.add_argument(
         "--concurrency",

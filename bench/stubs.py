@@ -30,6 +30,7 @@ from aiohttp import web
 
 MODES = ("healthy", "degraded", "unhealthy", "error", "invalid", "hang")
 LISTEN_BACKLOG = 8192
+HEALTH_PATH = "/mt/health"
 
 
 def endpoint_name(index: int) -> str:
@@ -39,6 +40,16 @@ def endpoint_name(index: int) -> str:
 def stub_base_url(ports: list[int], index: int) -> str:
     """Where endpoint ``index`` lives: names are spread over the ports round-robin."""
     return f"http://127.0.0.1:{ports[index % len(ports)]}/{endpoint_name(index)}"
+
+
+def _endpoint_of(path: str) -> str | None:
+    """``/e12/mt/health`` → ``e12``; ``/mt/health`` → ``root``; anything else → None."""
+    if path == HEALTH_PATH:
+        return "root"
+    name, _sep, rest = path[1:].partition("/")
+    if name and "/" + rest == HEALTH_PATH:
+        return name
+    return None
 
 
 def _listening_socket() -> socket.socket:
@@ -104,8 +115,10 @@ class StubVendors:
             + self._timestamp() + b'"}'
         )  # fmt: skip
 
-    async def _health(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info.get("name", "root")
+    async def _health(self, request: web.BaseRequest) -> web.StreamResponse:
+        name = _endpoint_of(request.path)
+        if name is None or request.method != "GET":
+            return web.Response(status=404, body=b'{"error":"not_found","message":"no route"}')
         self.hits[name] += 1
         mode = self.mode_of(name)
         if mode == "hang":
@@ -122,12 +135,10 @@ class StubVendors:
     # --- running -----------------------------------------------------------------------------
 
     async def start_async(self) -> StubVendors:
-        app = web.Application()
-        app.router.add_get("/mt/health", self._health)
-        app.router.add_get("/{name}/mt/health", self._health)
-        self._runner = web.AppRunner(
-            app, access_log=None, keepalive_timeout=75, shutdown_timeout=0.5
-        )
+        # The low-level server (no Application, router or middlewares): the stub's own CPU
+        # cost per request stays small next to the prober's.
+        server = web.Server(self._health, access_log=None, keepalive_timeout=75)
+        self._runner = web.ServerRunner(server, shutdown_timeout=0.5)
         await self._runner.setup()
         for _ in range(self.port_count):
             sock = _listening_socket()
@@ -196,7 +207,7 @@ def serve_in_process(connection, *, ports: int, delay_ms: float, hang_percent: f
         connection.send(stubs.ports)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, connection.recv)  # any message means stop
-        connection.send(sum(stubs.hits.values()))
+        connection.send((sum(stubs.hits.values()), time.process_time()))
         with contextlib.suppress(Exception):
             await stubs.stop_async()
 

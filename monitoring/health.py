@@ -5,8 +5,8 @@ is inserted first and its unique minute is the lock (a second beat, or a sweep t
 gets an IntegrityError and probes nothing). The plan cuts the probed services into chunks that
 start at offsets spread over the minute. Each chunk (``sweep_chunk_run``) claims its services,
 probes them concurrently through the vendor client's ``probe_all`` and records the outcomes in
-one transaction: the current state on the service row (``bulk_update``), one rollup row per
-service and hour, and incidents.
+one transaction: the current state on the service rows (one bulk update, ``monitoring.bulk``),
+one rollup row per service and hour, and incidents.
 
 Decisions (written down here because the issue left them open):
 
@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from market.models import MarketPolicy
 from monitoring import alerts, selectors
+from monitoring.bulk import rows_update
 from monitoring.latency import histogram_add, histogram_percentile
 from monitoring.models import HealthRollup, Incident, MonitoringCounter, SweepRun
 from services.models import Service
@@ -248,7 +249,7 @@ def outcomes_record(
 ) -> list[IncidentEvent]:
     """Apply probe outcomes (keyed by service pk) in one transaction; return what to announce.
 
-    Writes: each service's current state (one ``bulk_update``), the hour's rollup of each
+    Writes: each service's current state (one bulk update), the hour's rollup of each
     service, incidents opened, updated and closed, and the probe counters. Never one row per
     probe.
     """
@@ -265,7 +266,7 @@ def outcomes_record(
         )
         for service in services:
             _apply_outcome(service, by_service[service.pk], now)
-        Service.objects.bulk_update(services, SERVICE_HEALTH_FIELDS, batch_size=500)
+        rows_update(objects=services, fields=SERVICE_HEALTH_FIELDS)
         _rollups_add(services=services, outcomes=by_service, now=now)
         events = _incidents_update(services=services, outcomes=by_service, now=now, policy=policy)
         failures = sum(1 for s in services if s.health == Service.Health.UNHEALTHY)
@@ -317,10 +318,16 @@ def _rollups_add(*, services: list[Service], outcomes: dict, now: datetime) -> N
             rollup.latency_p50_ms = histogram_percentile(rollup.latency_histogram, 0.50)
             rollup.latency_p95_ms = histogram_percentile(rollup.latency_histogram, 0.95)
     HealthRollup.objects.bulk_create(to_create, batch_size=500)
-    HealthRollup.objects.bulk_update(
-        to_update,
-        ["checks", "failures", "degraded", "latency_p50_ms", "latency_p95_ms", "latency_histogram"],
-        batch_size=500,
+    rows_update(
+        objects=to_update,
+        fields=[
+            "checks",
+            "failures",
+            "degraded",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "latency_histogram",
+        ],
     )
 
 

@@ -73,9 +73,7 @@ def signup(request):
             _("Welcome, %(vendor)s. Register your first service.") % {"vendor": data["name"]},
         )
         return redirect("vendor-service-new")
-    return render(
-        request, "services/signup.html", {"form": form}, status=400 if form.errors else 200
-    )
+    return render(request, "services/signup.html", {"form": form})
 
 
 # --- manifests with their errors under the lines they point at -------------------------------
@@ -101,12 +99,12 @@ def manifest_listing(text: str, errors) -> ManifestListing:
     lines = [ListingLine(n, line) for n, line in enumerate(text.splitlines() or [""], start=1)]
     general = []
     for error in errors:
+        # The messages name their field themselves (e.g. "`/service/id` ..."), so no prefix.
         message = getattr(error, "message_ko" if korean else "message", "") or error.message
-        where = f"{error.pointer}: " if error.pointer else ""
         if error.line and 1 <= error.line <= len(lines):
-            lines[error.line - 1].errors.append(f"{where}{message}")
+            lines[error.line - 1].errors.append(message)
         else:
-            general.append(f"{where}{message}")
+            general.append(message)
     return ManifestListing(lines, general, len(errors))
 
 
@@ -114,7 +112,7 @@ def _submission_failed(request, template: str, form, error: RegistrationError, c
     text = form.cleaned_data.get("text", "")
     form.add_error(None, error.message)
     listing = manifest_listing(text, error.errors) if error.errors else None
-    return render(request, template, {**context, "form": form, "listing": listing}, status=400)
+    return render(request, template, {**context, "form": form, "listing": listing})
 
 
 @vendor_user_required
@@ -137,9 +135,7 @@ def service_new(request):
                 {"service": service, "issued": issued, "first_time": True},
             )
         )
-    return render(
-        request, "services/service_new.html", {"form": form}, status=400 if form.errors else 200
-    )
+    return render(request, "services/service_new.html", {"form": form})
 
 
 @vendor_user_required
@@ -167,12 +163,7 @@ def manifest_submit(request, service_id: str):
     else:
         current = service.current_manifest
         form = ManifestForm(initial={"manifest": current.raw_text if current else ""})
-    return render(
-        request,
-        "services/manifest_submit.html",
-        {"service": service, "form": form},
-        status=400 if form.errors else 200,
-    )
+    return render(request, "services/manifest_submit.html", {"service": service, "form": form})
 
 
 @vendor_user_required

@@ -271,7 +271,6 @@ def subscription_renew_view(request, pk: int):
         request,
         "tenants/subscription_detail.html",
         _detail_context(request, subscription, renew_form=form),
-        status=400,
     )
 
 
@@ -299,7 +298,6 @@ def subscription_change_plan_view(request, pk: int):
         request,
         "tenants/subscription_detail.html",
         _detail_context(request, subscription, plan_form=form),
-        status=400,
     )
 
 
@@ -356,5 +354,4 @@ def team(request):
         request,
         "tenants/team.html",
         {"form": form, "admins": selectors.school_admins(organization=organization)},
-        status=400 if form.errors else 200,
     )

@@ -1,5 +1,7 @@
 """Server-rendered SVG charts: no JavaScript, readable by screen readers, printable."""
 
+import math
+
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -8,12 +10,13 @@ from market.templatetags.portal import compact_number
 
 register = template.Library()
 
-WIDTH = 640
-HEIGHT = 220
-LEFT = 48
-RIGHT = 12
+# Sized for a half-width card: text stays readable when the SVG is scaled to ~300 px.
+WIDTH = 360
+HEIGHT = 210
+LEFT = 44
+RIGHT = 8
 TOP = 22
-BOTTOM = 30
+BOTTOM = 26
 
 
 def _number(value) -> float:
@@ -32,7 +35,7 @@ def bar_chart_svg(points: list[tuple[str, float]], *, title: str, chart_id: str)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(points), 1)
-    bar_w = max(min(slot * 0.62, 56), 4)
+    bar_w = max(min(slot * 0.62, 44), 4)
     grid = format_html_join(
         "",
         '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
@@ -50,29 +53,41 @@ def bar_chart_svg(points: list[tuple[str, float]], *, title: str, chart_id: str)
             for share in (0, 0.5, 1)
         ),
     )
+    # Up to 6 bars carry their value and month; with more, every k-th month is labelled and
+    # exact values stay in each bar's <title> and in the table under the chart.
+    label_every = max(math.ceil(len(points) / 6), 1)
     bars = []
     for index, ((label, _raw), value) in enumerate(zip(points, values, strict=True)):
         height = plot_h * value / top_value
         x = LEFT + slot * index + (slot - bar_w) / 2
         y = TOP + plot_h - height
+        labelled = index % label_every == 0
         bars.append(
             format_html(
                 '<g class="chart-bar-group"><rect class="chart-bar" x="{}" y="{}" width="{}" '
-                'height="{}" rx="3"><title>{}: {}</title></rect>'
-                '<text class="chart-value" x="{}" y="{}" text-anchor="middle">{}</text>'
-                '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text></g>',
+                'height="{}" rx="3"><title>{}: {}</title></rect>{}{}</g>',
                 f"{x:.1f}",
                 f"{y:.1f}",
                 f"{bar_w:.1f}",
                 f"{height:.1f}",
                 label,
                 f"{value:g}",
-                f"{x + bar_w / 2:.1f}",
-                f"{max(y - 5, 10):.1f}",
-                compact_number(value),
-                f"{x + bar_w / 2:.1f}",
-                HEIGHT - 10,
-                label,
+                format_html(
+                    '<text class="chart-value" x="{}" y="{}" text-anchor="middle">{}</text>',
+                    f"{x + bar_w / 2:.1f}",
+                    f"{max(y - 5, 10):.1f}",
+                    compact_number(value),
+                )
+                if label_every == 1
+                else "",
+                format_html(
+                    '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+                    f"{x + bar_w / 2:.1f}",
+                    HEIGHT - 8,
+                    label,
+                )
+                if labelled
+                else "",
             )
         )
     return format_html(

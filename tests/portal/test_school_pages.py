@@ -286,7 +286,7 @@ def test_renewing_to_an_earlier_date_shows_the_error_under_the_date(world, as_us
         reverse("school-subscription-renew", args=[world.subscription_a.pk]),
         {"ends_on": timezone.localdate().isoformat()},
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert 'id="id_ends_on_error"' in response.content.decode()
 
 
@@ -306,7 +306,7 @@ def test_plan_change_offers_only_allowed_plans(world, as_user):
     response = client.post(
         reverse("school-subscription-plan", args=[world.subscription_a.pk]), {"plan": "premium"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert 'id="id_plan_error"' in response.content.decode()
     assert not Operation.objects.filter(kind="update").exists()
 
@@ -366,5 +366,5 @@ def test_inviting_an_existing_address_shows_the_error_under_the_email(world, as_
     response = as_user(world.admin_a).post(
         reverse("school-team"), {"name": "Someone", "email": world.admin_b.email}
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert 'id="id_email_error"' in response.content.decode()

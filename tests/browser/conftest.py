@@ -1,0 +1,82 @@
+"""Chromium through Playwright against pytest-django's live server.
+
+Debian's Chromium at /usr/bin/chromium is used (not Playwright's download). Without it every
+browser test is skipped with the command that installs it.
+"""
+
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        message = "Chromium not installed at /usr/bin/chromium: apt-get install chromium"
+        print(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(chromium):
+    """Open pages in fresh browser contexts (own cookies), closed after the test."""
+    contexts = []
+
+    def open_page(*, base_url: str, locale: str = "ko-KR", viewport: dict | None = None):
+        context = chromium.new_context(
+            locale=locale, viewport=viewport or DESKTOP, timezone_id="Asia/Seoul"
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []
+
+        def keep_error(message):
+            # Only the market's own pages count; a vendor's page is not under test here.
+            if message.type == "error" and base_url in (message.location.get("url") or ""):
+                page.console_errors.append(message.text)
+
+        page.on("console", keep_error)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """Save a full-page PNG of the current page into docs/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -143,7 +143,8 @@ class Dashboard:
     health_counts: dict[str, int]
     services_monitored: int
     attention: list[Service]
-    open_incidents: list[Incident]
+    open_incidents: list[Incident]  # the 500 newest; open_incident_count has them all
+    open_incident_count: int
     recent_incidents: list[Incident]
     sweeps: list[SweepRun]
     usage_problems: list[UsageReport]
@@ -177,7 +178,8 @@ def dashboard(*, now: datetime | None = None) -> Dashboard:
             .select_related("vendor")
             .order_by("-consecutive_failures", "name")[:200]
         ),
-        open_incidents=list(open_incidents().order_by("-opened_at")),
+        open_incidents=list(open_incidents().order_by("-opened_at")[:500]),
+        open_incident_count=Incident.objects.filter(closed_at__isnull=True).count(),
         recent_incidents=list(past_incidents(now=now).order_by("-closed_at")[:20]),
         sweeps=list(SweepRun.objects.order_by("-minute")[:5]),
         usage_problems=list(

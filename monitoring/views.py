@@ -24,6 +24,7 @@ from services.models import Service
 
 PORTAL_ROLES = ("staff", "vendor", "school")
 STATUS_PAGE_SIZE = 25
+OPEN_INCIDENTS_SHOWN = 100
 
 
 def portal_user_required(view):
@@ -53,8 +54,13 @@ def status(request):
     )
     services = list(page.object_list)
     strips = selectors.uptime_strips(service_ids=[s.pk for s in services])
-    open_incidents = list(selectors.open_incidents().order_by("-opened_at"))
-    open_by_service = {incident.service_id: incident for incident in open_incidents}
+    # Listed in full up to a cap: a market-wide outage must not make the page unusable.
+    open_total = selectors.open_incidents().count()
+    open_incidents = list(selectors.open_incidents().order_by("-opened_at")[:OPEN_INCIDENTS_SHOWN])
+    open_by_service = {
+        incident.service_id: incident
+        for incident in selectors.open_incidents().filter(service__in=services)
+    }
     rows = [
         {
             "service": service,
@@ -79,6 +85,7 @@ def status(request):
             (incident, _may_see_details(request.user, incident.service)) for incident in past
         ],
         "own_services": own,
+        "open_hidden": max(0, open_total - len(open_incidents)),
     }
     return render(request, "monitoring/status.html", context)
 

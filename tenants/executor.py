@@ -165,7 +165,9 @@ def _apply(claimed: Operation, attempt: Attempt) -> str:
     response = attempt.response
     with transaction.atomic():
         operation = (
-            Operation.objects.select_for_update()
+            # of=("self",): the subscription is a nullable (outer) join, which PostgreSQL
+            # refuses to lock; only the operation row needs the lock.
+            Operation.objects.select_for_update(of=("self",))
             .select_related("tenant__service", "subscription")
             .get(pk=claimed.pk)
         )

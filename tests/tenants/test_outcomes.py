@@ -10,7 +10,7 @@ import socket
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tenants import dispatch, scheduling
 from tenants.executor import operation_execute
@@ -54,6 +54,13 @@ VENDOR_MESSAGE = "Plan basic is not sold to schools on Jeju island"
 
 
 # --- fixtures and helpers -----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages for staff are asserted in English (the market's default language is Korean)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

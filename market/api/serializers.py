@@ -62,7 +62,7 @@ class MarketPolicySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializ
     incident_threshold = serializers.IntegerField(
         min_value=1,
         max_value=1000,
-        help_text=str(MarketPolicy._meta.get_field("incident_threshold").verbose_name),
+        help_text=MarketPolicy._meta.get_field("incident_threshold").verbose_name,
     )
 
     class Meta:

@@ -4,13 +4,18 @@ Everything under /api/ that names no endpoint answers a 404 problem, never an HT
 """
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 import market.api.schema  # noqa: F401 - registers the bearer security scheme
 from market.api.problems import api_not_found
-from market.api.views import ApiTokenViewSet, MarketPolicyView, MarketSchemaView
+from market.api.views import (
+    ApiTokenViewSet,
+    MarketPolicyView,
+    MarketRedocView,
+    MarketSchemaView,
+)
 
 router = SimpleRouter(trailing_slash=False)
 router.register("tokens", ApiTokenViewSet, basename="token")
@@ -30,7 +35,7 @@ PUBLIC = {"permission_classes": [AllowAny], "authentication_classes": []}
 urlpatterns = [
     path("schema/", MarketSchemaView.as_view(**PUBLIC), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **PUBLIC), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema", **PUBLIC), name="api-redoc"),
+    path("redoc/", MarketRedocView.as_view(url_name="api-schema", **PUBLIC), name="api-redoc"),
     path("v1/", include((v1_patterns, "api-v1"))),
     re_path(r"^.*$", api_not_found),
 ]

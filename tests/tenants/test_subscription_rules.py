@@ -1,4 +1,8 @@
-"""subscription_create refuses bad input before writing anything, naming the field at fault."""
+"""The rules of subscriptions: bad input refused before anything is written; the calendar.
+
+subscription_create names the field at fault and writes no row; notices, expiry, renewal and
+purge follow the dates (the calendar jobs take today/now, so no clock is moved).
+"""
 
 import datetime
 
@@ -6,9 +10,10 @@ import pytest
 from django.utils import timezone
 
 from services.models import Service
+from tenants import scheduling
 from tenants.errors import LifecycleError
 from tenants.models import LifecycleEvent, Operation, Subscription, Tenant
-from tenants.services import subscription_create
+from tenants.services import subscription_cancel, subscription_create, subscription_renew
 from tests.factories import (
     ManifestFactory,
     OrganizationFactory,
@@ -239,3 +244,161 @@ def test_a_school_may_subscribe_again_once_the_old_subscription_ended(service, s
     subscription = subscription_create(**request(service, school))
 
     assert subscription.tenant.state == Tenant.State.REACTIVATING
+
+
+# --- the calendar: notices, expiry, renewal, purge -----------------------------------------------
+
+
+def live_subscription(service, school, *, days_left: int = 30) -> Subscription:
+    """A live subscription whose tenant the vendor has activated."""
+    subscription = subscription_create(
+        **request(service, school, ends_on=TODAY() + datetime.timedelta(days=days_left))
+    )
+    Tenant.objects.filter(pk=subscription.tenant_id).update(state=Tenant.State.ACTIVE)
+    Operation.objects.filter(tenant=subscription.tenant_id).update(
+        state=Operation.State.SUCCEEDED, attempts=1
+    )
+    subscription.refresh_from_db()
+    return subscription
+
+
+def test_the_expiry_notice_goes_out_once_n_days_before_the_end(service, school, mailoutbox):
+    subscription = live_subscription(service, school)
+    notice_day = subscription.ends_on - datetime.timedelta(days=7)
+
+    assert scheduling.send_expiry_notices(today=notice_day - datetime.timedelta(days=1)) == 0
+    assert scheduling.send_expiry_notices(today=notice_day) == 1
+    assert scheduling.send_expiry_notices(today=notice_day) == 0
+    assert scheduling.send_expiry_notices(today=notice_day + datetime.timedelta(days=1)) == 0
+
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [school.contact_email]
+
+
+def test_renewing_a_live_subscription_extends_it_without_calling_the_vendor(service, school):
+    subscription = live_subscription(service, school)
+    scheduling.send_expiry_notices(today=subscription.ends_on - datetime.timedelta(days=7))
+    operations = Operation.objects.count()
+    new_end = subscription.ends_on + datetime.timedelta(days=365)
+
+    renewed = subscription_renew(subscription=subscription, ends_on=new_end)
+
+    assert renewed.pk == subscription.pk
+    assert renewed.ends_on == new_end
+    assert renewed.expiry_notice_sent_at is None, "the next period gets its own notice"
+    assert Operation.objects.count() == operations
+
+
+def test_a_renewal_must_move_the_end_date_forward(service, school):
+    subscription = live_subscription(service, school)
+    before = row_counts()
+
+    with pytest.raises(LifecycleError) as raised:
+        subscription_renew(subscription=subscription, ends_on=subscription.ends_on)
+
+    assert raised.value.field == "ends_on"
+    assert row_counts() == before
+
+
+def test_on_the_end_date_the_subscription_ends_and_a_deactivation_keeping_data_is_queued(
+    service, school
+):
+    subscription = live_subscription(service, school)
+
+    assert scheduling.expire_subscriptions(today=subscription.ends_on - datetime.timedelta(1)) == 0
+    assert scheduling.expire_subscriptions(today=subscription.ends_on) == 1
+    assert scheduling.expire_subscriptions(today=subscription.ends_on) == 0
+
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ENDED
+    assert subscription.tenant.state == Tenant.State.DEACTIVATING
+    deactivation = Operation.objects.get(tenant=subscription.tenant, kind=Operation.Kind.DEACTIVATE)
+    assert deactivation.payload["reason"] == "subscription_expired"
+    assert deactivation.payload["preserve_data"] is True
+
+
+def ended_with_data_kept(service, school, *, deadline_in_days: int) -> Subscription:
+    subscription = live_subscription(service, school)
+    scheduling.expire_subscriptions(today=subscription.ends_on)
+    Tenant.objects.filter(pk=subscription.tenant_id).update(
+        state=Tenant.State.DEACTIVATED,
+        data_preserved=True,
+        reactivation_deadline=timezone.now() + datetime.timedelta(days=deadline_in_days),
+    )
+    Operation.objects.filter(tenant=subscription.tenant_id).update(state=Operation.State.SUCCEEDED)
+    subscription.refresh_from_db()
+    return subscription
+
+
+def test_renewing_an_ended_subscription_reactivates_the_same_tenant(service, school):
+    subscription = ended_with_data_kept(service, school, deadline_in_days=30)
+
+    renewed = subscription_renew(
+        subscription=subscription, ends_on=TODAY() + datetime.timedelta(days=365)
+    )
+
+    assert renewed.pk != subscription.pk
+    assert renewed.tenant_id == subscription.tenant_id
+    assert renewed.tenant.state == Tenant.State.REACTIVATING
+    assert Operation.objects.filter(
+        subscription=renewed, kind=Operation.Kind.ACTIVATE, state=Operation.State.QUEUED
+    ).exists()
+
+
+def test_renewing_after_the_data_deadline_is_refused(service, school):
+    subscription = ended_with_data_kept(service, school, deadline_in_days=-1)
+    before = row_counts()
+
+    with pytest.raises(LifecycleError):
+        subscription_renew(
+            subscription=subscription, ends_on=TODAY() + datetime.timedelta(days=365)
+        )
+
+    assert row_counts() == before
+
+
+def test_past_the_deadline_a_tenant_is_purged_through_tenant_delete_when_declared(school):
+    service = listed_service()
+    service.current_manifest.data["endpoints"]["tenant_delete"] = "/mt/tenant/{tenant_id}/delete"
+    service.current_manifest.save()
+    subscription = ended_with_data_kept(service, school, deadline_in_days=10)
+
+    assert scheduling.purge_past_deadline(now=timezone.now()) == 0
+    assert scheduling.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 1
+
+    tenant = Tenant.objects.get(pk=subscription.tenant_id)
+    assert tenant.state == Tenant.State.PURGING
+    purge = Operation.objects.get(tenant=tenant, kind=Operation.Kind.DELETE)
+    assert purge.payload == {"reason": "retention_expired"}
+
+
+def test_past_the_deadline_a_tenant_without_tenant_delete_is_marked_purged(service, school):
+    subscription = ended_with_data_kept(service, school, deadline_in_days=10)
+
+    assert scheduling.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 1
+
+    tenant = Tenant.objects.get(pk=subscription.tenant_id)
+    assert tenant.state == Tenant.State.PURGED
+    assert tenant.purged_at is not None
+    assert not Operation.objects.filter(tenant=tenant, kind=Operation.Kind.DELETE).exists()
+
+
+def test_a_tenant_with_a_live_subscription_again_is_never_purged(service, school):
+    subscription = ended_with_data_kept(service, school, deadline_in_days=10)
+    subscription_renew(subscription=subscription, ends_on=TODAY() + datetime.timedelta(days=365))
+    Tenant.objects.filter(pk=subscription.tenant_id).update(state=Tenant.State.DEACTIVATED)
+
+    assert scheduling.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 0
+
+
+def test_cancelling_before_the_vendor_was_called_cancels_the_activation(service, school):
+    subscription = subscription_create(**request(service, school))
+
+    subscription_cancel(subscription=subscription)
+
+    activation = Operation.objects.get(tenant=subscription.tenant, kind=Operation.Kind.ACTIVATE)
+    assert activation.state == Operation.State.CANCELLED
+    assert Tenant.objects.get(pk=subscription.tenant_id).state == Tenant.State.DEACTIVATED
+    assert not Operation.objects.filter(
+        tenant=subscription.tenant, kind=Operation.Kind.DEACTIVATE
+    ).exists()

@@ -334,7 +334,7 @@ def conformance_report(request, service_id: str, pk: int):
     if run is None:
         raise Http404("No such conformance run.")
     report = run.report if isinstance(run.report, dict) else {}
-    checks = [_check_row(check) for check in report.get("checks") or report.get("results") or []]
+    checks = [_check_row(check) for check in report.get("results") or []]
     checks = [check for check in checks if check is not None]
     return render(
         request,
@@ -343,14 +343,22 @@ def conformance_report(request, service_id: str, pk: int):
     )
 
 
+OUTCOME_CLASSES = {"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}
+
+
 def _check_row(check) -> dict | None:
-    """One check of a report in the shape the page shows, whatever the kit names its keys."""
+    """One result of the kit's report (vendorkit.conformance.report.CheckResult.as_dict())."""
     if not isinstance(check, dict):
         return None
+    outcome = str(check.get("outcome") or "").upper()
     return {
-        "title": check.get("title") or check.get("name") or check.get("id") or "?",
-        "outcome": str(check.get("outcome") or check.get("status") or check.get("result") or ""),
-        "detail": check.get("message") or check.get("detail") or "",
+        "id": str(check.get("id") or ""),
+        "title": check.get("title") or check.get("id") or "?",
+        "required": bool(check.get("required", True)),
+        "outcome": OUTCOME_CLASSES.get(outcome, outcome.lower()),
+        "detail": check.get("detail") or "",
+        "request": check.get("request") or "",
+        "response": check.get("response") or "",
     }
 
 

@@ -152,7 +152,17 @@ def world(db) -> World:
             service=service,
             result=ConformanceRun.Result.PASSED,
             passed_count=9,
-            report={"checks": [{"name": f"check-of-{label}", "outcome": "passed"}]},
+            report={
+                "results": [
+                    {
+                        "id": f"check-of-{label}",
+                        "title": "health",
+                        "required": True,
+                        "outcome": "PASS",
+                        "detail": "",
+                    }
+                ]
+            },
         )
     return World(
         school_a=school_a,

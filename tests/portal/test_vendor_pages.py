@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from market.models import User
 from services.models import ConformanceRun, Manifest, Service, ServiceCredential
-from tests.support.vendors import manifest_text
+from tests.support.vendors import manifest_text, register_reference_service
 
 pytestmark = pytest.mark.django_db
 
@@ -203,8 +203,9 @@ def test_run_conformance_calls_the_kit_and_shows_its_report(world, as_user, monk
             started_by=started_by,
             result=ConformanceRun.Result.FAILED,
             failed_count=1,
-            report={"checks": [{"name": "activate is idempotent", "outcome": "failed",
-                                "message": "second activate changed the tenant"}]},
+            report={"results": [{"id": "activate.idempotent", "title": "activate is idempotent",
+                                 "required": True, "outcome": "FAIL",
+                                 "detail": "second activate changed the tenant"}]},
         )  # fmt: skip
 
     monkeypatch.setattr("services.views._conformance_runner", lambda: fake_run)
@@ -231,3 +232,16 @@ def test_vendor_home_lists_services_with_health_and_failed_calls(world, as_user)
     assert [s.service_id for s in services] == ["alpha_tutor"]
     assert services[0].tenant_count == 1
     assert services[0].failed_operations == 1
+
+
+def test_run_conformance_runs_the_kit_against_the_vendor(world, as_user, reference_vendor):
+    service = register_reference_service(
+        vendor=world.vendor_a, base_url=reference_vendor.base_url, service_id="ref_tutor"
+    )
+    client = as_user(world.vendor_user_a)
+    response = client.post(reverse("vendor-conformance-start", args=["ref_tutor"]))
+    run = service.conformance_runs.get()
+    assert response.url == reverse("vendor-conformance", args=["ref_tutor", run.pk])
+    assert run.result == ConformanceRun.Result.PASSED, run.report
+    page = client.get(response.url).content.decode()
+    assert page.count('<td><span class="badge state-passed">') == run.passed_count > 0

@@ -402,3 +402,21 @@ def test_cancelling_before_the_vendor_was_called_cancels_the_activation(service,
     assert not Operation.objects.filter(
         tenant=subscription.tenant, kind=Operation.Kind.DEACTIVATE
     ).exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=LifecycleError,
+    reason="tenants/states.py has no deactivated -> requested transition, so a school whose "
+    "data was not kept can never subscribe again (reported to the lead; states.py is not ours)",
+)
+def test_a_school_whose_data_was_not_kept_may_subscribe_again(service, school):
+    subscription = live_subscription(service, school)
+    scheduling.expire_subscriptions(today=subscription.ends_on)
+    Tenant.objects.filter(pk=subscription.tenant_id).update(
+        state=Tenant.State.DEACTIVATED, data_preserved=False, reactivation_deadline=None
+    )
+
+    again = subscription_create(**request(service, school))
+
+    assert again.tenant.state == Tenant.State.REQUESTED

@@ -688,3 +688,73 @@ def test_status_in_agreement_records_the_answer_without_drift(service, stub):
     assert tenant.drifted is False
     assert tenant.last_status["status"] == "active"
     assert tenant.last_status_at is not None
+
+
+# --- claiming: when an operation may go to the vendor at all ----------------------------------
+
+
+def test_an_operation_not_yet_due_is_not_sent(service, stub):
+    subscription = subscribe(service)
+    operation = activation(subscription)
+    Operation.objects.filter(pk=operation.pk).update(
+        next_attempt_at=timezone.now() + datetime.timedelta(minutes=5)
+    )
+
+    assert run(operation) == "not-due"
+
+    assert stub.requests_to("activate") == []
+
+
+def test_a_finished_operation_is_never_sent_again(service, stub):
+    subscription = active_subscription(service)
+
+    assert run(activation(subscription)) == "not-open"
+
+    assert len(stub.requests_to("activate")) == 1
+
+
+def test_operations_of_one_tenant_go_to_the_vendor_in_order(service, stub):
+    stub.script("activate", error(500))
+    subscription = subscribe(service)
+    assert run(activation(subscription)) == "retry-scheduled"
+    deactivation = tenant_deactivate(tenant=subscription.tenant, reason="admin_request")
+
+    assert run(deactivation) == "waiting-for-earlier"
+
+    assert stub.requests_to("deactivate") == []
+    assert fresh(deactivation).attempts == 0
+
+
+def test_the_next_operation_of_a_tenant_is_dispatched_when_the_earlier_one_ends(
+    service, stub, dispatched, time_machine, django_capture_on_commit_callbacks
+):
+    stub.script("activate", error(500))
+    subscription = subscribe(service)
+    assert run(activation(subscription)) == "retry-scheduled"
+    deactivation = tenant_deactivate(tenant=subscription.tenant, reason="admin_request")
+    dispatched.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_when_due(activation(subscription), time_machine) == "succeeded"
+
+    assert dispatched == [(deactivation.pk, None)]
+
+
+def test_a_service_at_its_concurrency_limit_makes_the_next_call_wait(
+    service, stub, settings, dispatched, django_capture_on_commit_callbacks
+):
+    settings.VENDOR_MAX_CONCURRENT_CALLS = 1
+    busy = subscribe(service, slug="busy_school")
+    Operation.objects.filter(pk=activation(busy).pk).update(
+        state=OS.IN_FLIGHT, started_at=timezone.now()
+    )
+    waiting = activation(subscribe(service, slug="waiting_school"))
+    dispatched.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(waiting) == "service-busy"
+
+    assert fresh(waiting).state == OS.QUEUED
+    assert fresh(waiting).attempts == 0
+    assert dispatched == [(waiting.pk, 1)]
+    assert stub.requests_to("activate") == []

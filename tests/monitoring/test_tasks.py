@@ -109,5 +109,5 @@ def test_bench_cli_runs_a_small_probe_only_sweep(tmp_path):
     )
     assert finished.returncode == 0, finished.stderr
     assert "probe only (probe_all)" in finished.stdout
-    assert "healthy 40" in finished.stdout
+    assert "      40  healthy" in finished.stdout
     assert "stub vendors (another process) answered 40 requests" in finished.stdout

@@ -4,6 +4,7 @@ Debian's Chromium at /usr/bin/chromium is used (not Playwright's download). With
 browser test is skipped with the command that installs it.
 """
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,31 @@ def new_page(chromium):
         context.close()
 
 
-@pytest.fixture
+def korean_font_installed() -> bool:
+    try:
+        found = subprocess.run(  # noqa: S603 - fixed argv
+            ["fc-list", ":lang=ko", "family"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return bool(found.stdout.strip())
+
+
+@pytest.fixture(scope="session")
 def screenshot():
-    """Save a full-page PNG of the current page into docs/screenshots/<name>.png."""
+    """Save a full-page PNG of the current page into docs/screenshots/<name>.png.
+
+    Without a Korean font Chromium draws Korean as boxes; the committed screenshots are then
+    left as they are (and the reason is printed) instead of being replaced by unreadable ones.
+    """
+    writable = korean_font_installed()
+    if not writable:
+        print("No Korean font (apt-get install fonts-nanum): docs/screenshots/ left unchanged")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str) -> Path:
+    def take(page, name: str) -> Path | None:
+        if not writable:
+            return None
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

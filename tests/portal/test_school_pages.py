@@ -368,3 +368,26 @@ def test_inviting_an_existing_address_shows_the_error_under_the_email(world, as_
     )
     assert response.status_code == 200
     assert 'id="id_email_error"' in response.content.decode()
+
+
+def test_renewing_an_ended_subscription_reactivates_the_tenant(world, as_user):
+    Subscription.objects.filter(pk=world.subscription_a.pk).update(status="cancelled")
+    Tenant.objects.filter(pk=world.subscription_a.tenant_id).update(
+        state="deactivated", data_preserved=True
+    )
+    client = as_user(world.admin_a)
+    detail = client.get(reverse("school-subscription", args=[world.subscription_a.pk]))
+    assert reverse("school-subscription-renew", args=[world.subscription_a.pk]) in (
+        detail.content.decode()
+    )
+    new_end = world.subscription_a.ends_on + datetime.timedelta(days=30)
+    response = client.post(
+        reverse("school-subscription-renew", args=[world.subscription_a.pk]),
+        {"ends_on": new_end.isoformat()},
+    )
+    renewed = Subscription.objects.get(organization=world.school_a, status="active")
+    assert renewed.pk != world.subscription_a.pk
+    assert response.url == reverse("school-subscription", args=[renewed.pk])
+    assert Tenant.objects.get(pk=renewed.tenant_id).state == Tenant.State.REACTIVATING
+    old_page = client.get(reverse("school-subscription", args=[world.subscription_a.pk]))
+    assert reverse("school-subscription", args=[renewed.pk]) in old_page.content.decode()

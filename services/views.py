@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
@@ -61,18 +62,23 @@ def signup(request):
     form = VendorSignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        user = vendor_signup(
-            name=data["name"],
-            contact_email=data["contact_email"],
-            username=data["username"],
-            password=data["password1"],
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(
-            request,
-            _("Welcome, %(vendor)s. Register your first service.") % {"vendor": data["name"]},
-        )
-        return redirect("vendor-service-new")
+        try:
+            user = vendor_signup(
+                name=data["name"],
+                contact_email=data["contact_email"],
+                username=data["username"],
+                password=data["password1"],
+            )
+        except IntegrityError:
+            # Someone took the user name between the form's check and the insert.
+            form.add_error("username", _("This user name is taken: choose another."))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request,
+                _("Welcome, %(vendor)s. Register your first service.") % {"vendor": data["name"]},
+            )
+            return redirect("vendor-service-new")
     return render(request, "services/signup.html", {"form": form})
 
 
@@ -144,6 +150,11 @@ def manifest_submit(request, service_id: str):
     service = _service(request, service_id)
     if request.method == "POST":
         form = ManifestForm(request.POST, request.FILES)
+        current = service.current_manifest
+        if form.is_valid() and current and form.cleaned_data["text"] == current.raw_text:
+            # The same text again (a resubmitted form): no new version.
+            messages.info(request, _("This text is already the current manifest."))
+            return redirect("vendor-manifest", service_id=service.service_id, number=current.number)
         if form.is_valid():
             try:
                 manifest = manifest_update(

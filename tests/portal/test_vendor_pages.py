@@ -245,3 +245,13 @@ def test_run_conformance_runs_the_kit_against_the_vendor(world, as_user, referen
     assert run.result == ConformanceRun.Result.PASSED, run.report
     page = client.get(response.url).content.decode()
     assert page.count('<td><span class="badge state-passed">') == run.passed_count > 0
+
+
+def test_submitting_the_current_manifest_again_makes_no_new_version(world, as_user):
+    client = as_user(world.vendor_user_a)
+    current = world.service_a.current_manifest
+    response = client.post(
+        reverse("vendor-manifest-submit", args=["alpha_tutor"]), {"manifest": current.raw_text}
+    )
+    assert response.url == reverse("vendor-manifest", args=["alpha_tutor", current.number])
+    assert world.service_a.manifests.count() == 1

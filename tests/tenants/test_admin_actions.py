@@ -1,6 +1,7 @@
 """Staff tools in the admin call the lifecycle services, one row or many at once."""
 
 import pytest
+from django.contrib import messages
 from django.urls import reverse
 
 from tenants.models import Operation, Tenant

@@ -40,7 +40,7 @@ test-all: install messages
 	$(BIN)/python -m pytest
 
 faults: install
-	$(BIN)/python -m pytest tests/faults -q
+	$(BIN)/python -m tests.faults.report
 
 bench: install
 	$(BIN)/python -m bench

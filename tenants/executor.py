@@ -314,10 +314,12 @@ def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
             if plan is not None:
                 Subscription.objects.filter(pk=subscription.pk).update(plan=plan)
         message = _("Plan changed to %(plan)s.") % {"plan": tenant.plan_code}
-    else:  # delete
+    elif kind == K.DELETE:
         states.move(tenant, S.PURGED)
         tenant.purged_at = now
         message = _("Purged by the vendor.")
+    else:
+        message = _("The vendor answered.")  # a status read changes no state
     record_event(tenant=tenant, kind=f"{kind}_succeeded", message=message, operation=operation)
     return "succeeded"
 

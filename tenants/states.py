@@ -17,7 +17,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.ACTIVE: frozenset({S.UPDATING, S.DEACTIVATING, S.NEEDS_ATTENTION}),
     S.UPDATING: frozenset({S.ACTIVE, S.DEACTIVATING, S.NEEDS_ATTENTION}),
     S.DEACTIVATING: frozenset({S.DEACTIVATED, S.NEEDS_ATTENTION}),
-    S.DEACTIVATED: frozenset({S.REACTIVATING, S.PURGING, S.PURGED}),
+    # Data kept: a new subscription reactivates; data dropped: it starts afresh (requested).
+    S.DEACTIVATED: frozenset({S.REACTIVATING, S.REQUESTED, S.PURGING, S.PURGED}),
     S.REACTIVATING: frozenset({S.ACTIVE, S.DEACTIVATED, S.NEEDS_ATTENTION}),
     S.PURGING: frozenset({S.PURGED, S.NEEDS_ATTENTION}),
     S.PURGED: frozenset({S.REQUESTED}),

@@ -404,12 +404,6 @@ def test_cancelling_before_the_vendor_was_called_cancels_the_activation(service,
     ).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=LifecycleError,
-    reason="tenants/states.py has no deactivated -> requested transition, so a school whose "
-    "data was not kept can never subscribe again (reported to the lead; states.py is not ours)",
-)
 def test_a_school_whose_data_was_not_kept_may_subscribe_again(service, school):
     subscription = live_subscription(service, school)
     scheduling.expire_subscriptions(today=subscription.ends_on)

@@ -9,6 +9,7 @@ aiohttp connects to.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import socket
@@ -303,5 +304,14 @@ async def probe_all(
 
 
 def probe_all_sync(targets: Iterable[ProbeTarget], **kwargs) -> list[ProbeOutcome]:
-    """``probe_all`` for synchronous callers (Celery tasks); not for use inside an event loop."""
-    return asyncio.run(probe_all(targets, **kwargs))
+    """``probe_all`` for synchronous callers (Celery tasks).
+
+    Called from a thread that already runs an event loop (an async view, a test harness), it
+    runs the probes on a loop of their own in a helper thread instead of failing.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(probe_all(targets, **kwargs))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, probe_all(list(targets), **kwargs)).result()

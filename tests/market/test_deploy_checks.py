@@ -31,6 +31,7 @@ def production_env(**overrides):
         "VENDOR_HTTP_ALLOWED_HOSTS": "",
     }
     env.update(overrides)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests for their own process
     return env
 
 

@@ -82,7 +82,8 @@ def test_a_vendor_that_does_not_answer_gets_a_reason_and_no_half_registered_serv
             vendor=VendorFactory(),
             raw_text=manifest_text(base_url=f"http://127.0.0.1:{unused_port}"),
         )
-    assert "health check" in refused.value.message
+    assert f"127.0.0.1:{unused_port}" in refused.value.message  # says what failed, any language
+    assert "refused" in refused.value.message  # and why (the transport's reason)
     assert Service.objects.count() == 0
     assert ServiceCredential.objects.count() == 0
 

@@ -267,6 +267,8 @@ PROBE_PER_HOST_CONCURRENCY = env_int("PROBE_PER_HOST_CONCURRENCY", 0, minimum=0)
 # Lifecycle calls in flight at once to one service, and when an in-flight call counts as stuck.
 VENDOR_MAX_CONCURRENT_CALLS = env_int("VENDOR_MAX_CONCURRENT_CALLS", 20, minimum=1)
 OPERATION_STUCK_AFTER_SECONDS = env_int("OPERATION_STUCK_AFTER_SECONDS", 120, minimum=5)
+# Bearer token for Prometheus scraping /monitoring/metrics (staff sessions work too); empty: off.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 REFERENCE_VENDOR_URL = env_str("REFERENCE_VENDOR_URL", "http://127.0.0.1:9001")
 
 # --- Security -----------------------------------------------------------------

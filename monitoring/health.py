@@ -48,6 +48,7 @@ from services.models import Service
 from services.vendor_client.client import VendorClient
 from services.vendor_client.probe import ProbeOutcome, ProbeTarget, probe_all_sync
 from services.vendor_targets import target_from_manifest
+from tenants.scheduling import operations_wake_for_service
 
 logger = logging.getLogger(__name__)
 
@@ -264,9 +265,19 @@ def outcomes_record(
         services = list(
             Service.objects.select_for_update().filter(pk__in=list(by_service)).order_by("pk")
         )
+        recovered = []
         for service in services:
+            if (
+                service.health == Service.Health.UNHEALTHY
+                and by_service[service.pk].state != Service.Health.UNHEALTHY
+            ):
+                recovered.append(service)
             _apply_outcome(service, by_service[service.pk], now)
         rows_update(objects=services, fields=SERVICE_HEALTH_FIELDS)
+        for service in recovered:
+            # Operations that backed off while the service was down go out now, not at their
+            # next scheduled retry.
+            operations_wake_for_service(service=service)
         _rollups_add(services=services, outcomes=by_service, now=now)
         events = _incidents_update(services=services, outcomes=by_service, now=now, policy=policy)
         failures = sum(1 for s in services if s.health == Service.Health.UNHEALTHY)

@@ -338,13 +338,13 @@ def _after_collection(reports: list[UsageReport], *, now: datetime) -> None:
             billing.statement_generate(organization_id=organization_id, month=month)
 
 
-def usage_collect_for_tenant(
+def usage_report_request(
     *, tenant_id: int, month: date, force: bool = False, now: datetime | None = None
 ) -> UsageReport:
-    """Collect one tenant's usage for ``month`` now (staff, on demand).
+    """Ask for one tenant's usage of ``month`` again (on demand): the report becomes due now.
 
-    A collected report is returned unchanged unless ``force``; any other report is reset and
-    asked again with a fresh request id.
+    A collected report is returned unchanged unless ``force``; any other report is reset so the
+    next collection asks the vendor with a fresh request id.
     """
     now = now or timezone.now()
     month = month_first(month)
@@ -359,6 +359,16 @@ def usage_collect_for_tenant(
         report.next_attempt_at = now
         report.error = ""
         report.save(update_fields=["state", "attempts", "next_attempt_at", "error", "updated_at"])
-    usage_reports_collect(report_ids=[report.pk], now=now, threads=1, fresh_request_ids=True)
-    report.refresh_from_db()
+    return report
+
+
+def usage_collect_for_tenant(
+    *, tenant_id: int, month: date, force: bool = False, now: datetime | None = None
+) -> UsageReport:
+    """Collect one tenant's usage for ``month`` now, in this process (staff, on demand)."""
+    now = now or timezone.now()
+    report = usage_report_request(tenant_id=tenant_id, month=month, force=force, now=now)
+    if report.state == UsageReport.State.PENDING:
+        usage_reports_collect(report_ids=[report.pk], now=now, threads=1, fresh_request_ids=True)
+        report.refresh_from_db()
     return report

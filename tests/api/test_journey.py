@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from monitoring.usage import usage_collect_for_tenant
+from monitoring.usage import usage_reports_collect
 from tenants.executor import operation_execute
 from tenants.models import Operation, Subscription
 from tests.api.support import API, ApiClient, next_year
@@ -22,7 +22,7 @@ from tests.support.vendors import register_reference_service
 pytestmark = pytest.mark.django_db
 
 
-def test_the_integrator_journey(reference_vendor):
+def test_the_integrator_journey(reference_vendor, django_capture_on_commit_callbacks):
     register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
     OrganizationFactory(name="한림대학교", slug="hallym_univ")
 
@@ -77,12 +77,25 @@ def test_the_integrator_journey(reference_vendor):
     assert tenant["plan_code"] == "premium"
     assert reference_vendor.stats()["distinct_request_ids"]["activate"] == 1
 
-    # 5. Its usage, once the market has collected the month (the monthly job does this).
+    # 5. Its usage: the monthly job collects it; an integrator may ask for a month at once.
     month = timezone.localdate().replace(day=1)
-    usage_collect_for_tenant(tenant_id=tenant["id"], month=month)
+    with django_capture_on_commit_callbacks() as callbacks:
+        asked = api.post(f"{API}/tenants/{tenant['id']}/usage/collect", {"month": f"{month:%Y-%m}"})
+    assert asked.status_code == 202, asked.content
+    assert asked.json()["state"] == "pending"
+    assert len(callbacks) == 1  # the collection goes to a worker after commit
+    usage_reports_collect(report_ids=[asked.json()["id"]])  # the worker's part
     reports = api.get(f"{API}/usage", {"tenant": tenant["id"], "month": f"{month:%Y-%m}"}).json()
     assert reports["count"] == 1
     report = reports["results"][0]
     assert report["state"] == "collected", report["error"]
     assert report["tenant_id"] == "hallym_univ"
     assert {"api_calls", "ai_tokens", "storage_gb", "active_users"} <= set(report["metrics"])
+
+
+def test_asking_for_another_schools_usage_answers_404(world):
+    other_tenant = world.school_b.objects["tenant"]
+    response = world.school_a.api.post(
+        f"{API}/tenants/{other_tenant.pk}/usage/collect", {"month": "2026-11"}
+    )
+    assert response.status_code == 404

@@ -4,6 +4,7 @@ Debian's Chromium at /usr/bin/chromium is used (not Playwright's download). With
 browser test is skipped with the command that installs it.
 """
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -30,8 +31,25 @@ def require_chromium() -> None:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def chromium():
+@pytest.fixture(scope="module", autouse=True)
+def async_unsafe_allowed():
+    """Let Django's ORM run while Playwright's sync API has its event loop in this thread.
+
+    Set for each browser test module and restored after it, not at import time: a variable
+    set at import would leak into the whole run (and into subprocesses such as
+    `manage.py check --deploy`, which rightly refuses it).
+    """
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def chromium(async_unsafe_allowed):
     require_chromium()
     from playwright.sync_api import sync_playwright
 

@@ -1,8 +1,6 @@
 """The portal on a 375 px phone and from the keyboard: no sideways scrolling, every field
 labelled, a skip link first, a visible focus ring."""
 
-import os
-
 import pytest
 from django.urls import reverse
 
@@ -14,10 +12,6 @@ from tests.factories import (
     VendorUserFactory,
 )
 from tests.portal.conftest import listed_service
-
-# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told it is safe (it is: the loop only drives the browser).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,6 @@ update and diff pages, instead of rewriting the stored credential behind the por
 """
 
 import datetime
-import os
 import re
 
 import pytest
@@ -25,10 +24,6 @@ from tests.browser.conftest import require_chromium
 from tests.factories import OrganizationFactory, SchoolAdminFactory, StaffFactory
 from tests.support.vendors import manifest_text
 from vendorkit.reference_vendor import serve_in_thread
-
-# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told it is safe (it is: the loop only drives the browser).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 

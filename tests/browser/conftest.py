@@ -31,6 +31,17 @@ def require_chromium() -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations():
+    """Compile the .po files (as `make test` does) so the pages and `gettext` here agree."""
+    from django.core.management import call_command
+    from django.utils.translation import trans_real
+
+    call_command("compile_translations", verbosity=0)
+    trans_real._translations = {}
+    trans_real._default = None
+
+
 @pytest.fixture(scope="module", autouse=True)
 def async_unsafe_allowed():
     """Let Django's ORM run while Playwright's sync API has its event loop in this thread.

@@ -47,3 +47,14 @@ def test_login_form_requires_a_csrf_token():
         reverse("login"), {"username": user.username, "password": "correct horse battery"}
     )
     assert response.status_code == 403
+
+
+def test_portal_pages_are_korean_even_when_the_browser_asks_for_english(client):
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="ko"' in response.content.decode()
+
+
+def test_the_language_switch_still_gives_english(client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ko")
+    assert '<html lang="en"' in response.content.decode()

@@ -81,10 +81,15 @@ def _validated(raw_text: str, *, vendor: Vendor, service: Service | None, submit
 
 
 def service_verify_reachable(*, service_id: str, manifest: dict) -> dict:
-    """Refuse private addresses, then call GET health; return the health body or raise."""
+    """Refuse private addresses (base URL and OAuth token URL), then call GET health.
+
+    Returns the health body or raises RegistrationError.
+    """
     base_url = manifest["endpoints"]["base_url"]
+    token_url = (manifest.get("auth") or {}).get("token_url")
     try:
-        check_url(base_url)
+        for url in filter(None, (base_url, token_url)):
+            check_url(url)
     except BlockedAddress as error:
         raise RegistrationError(str(error)) from None
     client = VendorClient(target_from_manifest(service_id=service_id, manifest=manifest))

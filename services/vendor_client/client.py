@@ -147,8 +147,23 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> int 
     return min(max(0, math.ceil(seconds)), MAX_RETRY_AFTER_SECONDS)
 
 
+# A JSON member whose name suggests a secret (temp_password, client_secret, access_token,
+# api_key...), with its string value, whole or cut off by the excerpt's end.
+_SECRET_MEMBER = re.compile(
+    r'("[^"\\]*(?:password|secret|token|api_key|apikey|credential)[^"\\]*"\s*:\s*)'
+    r'"(?:[^"\\]|\\.)*(?:"|$)',
+    re.IGNORECASE,
+)
+
+
 def _excerpt(content: bytes) -> str:
-    return content[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+    """The start of a vendor's answer, for people to read, with secret-looking values redacted.
+
+    Excerpts are stored on operations and shown to staff and vendors; an activation's
+    temporary password must reach only the encrypted column and the one reveal.
+    """
+    text = content[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    return _SECRET_MEMBER.sub(r'\1"[redacted]"', text)[:EXCERPT_CHARS]
 
 
 def _reject_constant(name: str) -> Any:

@@ -89,12 +89,6 @@ def test_a_new_manifest_version_with_a_disguised_private_base_url_is_refused(
     assert sockets == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.services.service_verify_reachable checks only endpoints.base_url with "
-    "check_url; auth.token_url (where the market POSTs its OAuth2 client secret) is accepted "
-    "at submission whatever address it names. The call-time guard still refuses it (next test).",
-)
 def test_an_oauth2_token_url_on_a_private_address_is_refused_at_submission(stub_server, settings):
     """The market POSTs its client secret to ``auth.token_url``; it is a vendor URL like the rest."""
     vendor = stub_server({"/mt/health": _healthy()})

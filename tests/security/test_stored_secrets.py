@@ -159,15 +159,6 @@ def _activated_tenant() -> tuple[StubVendor, Tenant]:
     return stub, tenant
 
 
-EXCERPT_REASON = (
-    "tenants/executor.py:_apply stores response.body_excerpt in Operation.last_body_excerpt for "
-    "every answer, successes included, so the activate answer's "
-    "admin_credentials.temp_password is kept in plain text next to its encrypted copy. Fix: "
-    "redact admin_credentials (or store no excerpt for a successful answer) before saving."
-)
-
-
-@pytest.mark.xfail(strict=True, reason=EXCERPT_REASON)
 def test_after_a_real_activation_the_dump_holds_no_temporary_password():
     stub, _tenant = _activated_tenant()
     try:
@@ -176,7 +167,6 @@ def test_after_a_real_activation_the_dump_holds_no_temporary_password():
         stub.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=EXCERPT_REASON)
 def test_after_the_one_reveal_no_copy_of_the_temporary_password_is_left():
     stub, tenant = _activated_tenant()
     try:

@@ -1,152 +1,89 @@
-"""The health-sweep benchmark: the sweep engine alone against N loopback stub vendors.
+"""Benchmark 1: our health sweep against Prometheus' blackbox exporter, on the same endpoints.
 
-Two measurements, both with the code the Celery task runs:
+Stubs: ``--size`` health endpoints on ``--ports`` loopback ports in a process of their own
+(``bench.loopback health``): each answers after ``--delay-ms`` (50), every hundredth never
+answers (``--hang-percent`` 1), keep-alive with TCP_NODELAY.
 
-1. ``probe only``: the chunks' targets through ``probe_all_sync`` (no database);
-2. ``full chunk``: ``health.sweep_chunk_run`` per chunk - claim, probe, record the state with
-   ``bulk_update``, the hourly rollups and incidents - against a fresh benchmark database.
+Ours, end to end: the beat entry's task ``monitoring.health_sweep`` sent to a real Celery
+worker (prefork, one process per core, queues celery and probes) on a throwaway SQLite
+database under ``var/bench/`` with ``--size`` listed services. The task plans the sweep and
+sends its chunks to the probes queue; each chunk claims, probes and records its services
+(state, hourly rollups, incidents). Arguments: ``spread_seconds=0`` (the beat spreads chunks
+over 40 s to smooth the load; here the sweep runs as fast as it can, as the exporter does) and
+``chunk_size`` = size / worker processes (one chunk per process: a chunk's wall time has the
+2 s timeout of its hanging endpoints as a floor, so fewer, larger chunks overlap those waits).
+The worker runs with ``PROBE_TOTAL_TIMEOUT_MS=2000``, the exporter module's timeout. Wall: from
+sending the task until the sweep's ``SweepRun.finished_at``. CPU: utime + stime of the worker
+and its pool processes (``/proc``), before and after. Correct: exactly the hanging endpoints'
+services have ``health = unhealthy`` after each round, all others ``healthy``.
 
-Chunks run on ``--workers`` threads at once, as several probe workers would. The stub vendors
-run in a separate process, so the CPU seconds printed are the prober's own.
+The exporter: ``bench.exporter`` (module ``http_2xx``, prober http, timeout 2 s), driven by an
+aiohttp client with ``--exporter-concurrency`` probes open at once. Wall: first request to last
+answer. CPU: the exporter process's utime + stime. Correct: ``probe_success 0`` for exactly the
+hanging endpoints.
+
+Rounds alternate (ours, exporter, then exporter, ours, ...); the figures are medians.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import math
 import os
-import resource
 import sys
 import time
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
+from datetime import timedelta
 
-from bench.stubs import serve_in_process, stub_base_url
+from bench import environment, exporter
+from bench.loopback import base_url, hangs, health_url
+from bench.procs import Child, raise_file_limit
+from bench.report import Result, Target, median
 
-ROOT = Path(__file__).resolve().parent.parent
-TARGET_SECONDS = 60.0  # the beat interval: a sweep must finish well inside one minute
-
-
-@dataclass(frozen=True)
-class Measurement:
-    label: str
-    wall: float
-    cpu: float
-    probes: int
-    states: Counter
-
-    @property
-    def per_second(self) -> float:
-        return self.probes / self.wall if self.wall else float("inf")
+TITLE = "Health sweep vs. Prometheus blackbox exporter"
+WALL_RATIO_TARGET = 0.75
+CPU_RATIO_TARGET = 0.35
+TIMEOUT_MS = exporter.TIMEOUT_SECONDS * 1000
 
 
-def _raise_file_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+def default_rounds(size: int) -> int:
+    return 3 if size <= 1000 else 2
 
 
-def _prepare_environment(args) -> None:
-    """Settings for this process only: its own var/ folder and database, loopback allowed."""
-    var_dir = Path(os.environ.get("MARKET_VAR_DIR", ROOT / "var" / "bench"))
-    os.environ["MARKET_VAR_DIR"] = str(var_dir)
-    var_dir.mkdir(parents=True, exist_ok=True)
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        database = var_dir / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    # The stubs listen on 127.0.0.1, which the vendor guard refuses unless allowlisted.
-    os.environ["VENDOR_ALLOWED_PRIVATE_HOSTS"] = "127.0.0.1:*"
-    os.environ["VENDOR_HTTP_ALLOWED_HOSTS"] = "127.0.0.1"
-    os.environ["EMAIL_BACKEND"] = "locmem"
-    os.environ.setdefault("DEBUG", "true")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
-
-
-def _start_stubs(args):
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(
-        target=serve_in_process,
-        args=(child,),
-        kwargs={"ports": args.ports, "delay_ms": args.delay_ms, "hang_percent": args.hang_percent},
-        daemon=True,
+def add_arguments(parser) -> None:
+    parser.add_argument("--size", type=int, default=1000, help="health endpoints (1000)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of each (3; 2 above 1000)")
+    parser.add_argument("--delay-ms", type=float, default=50, help="answer delay (50)")
+    parser.add_argument("--hang-percent", type=float, default=1, help="never answer (1)")
+    parser.add_argument("--ports", type=int, default=8, help="loopback ports of the stubs (8)")
+    parser.add_argument(
+        "--processes", type=int, default=None, help="worker pool processes (one per core)"
     )
-    process.start()
-    if not parent.poll(60):
-        process.kill()
-        raise SystemExit("the stub vendors did not start within 60 s")
-    return process, parent, parent.recv()
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="services per chunk (size / processes)"
+    )
+    parser.add_argument(
+        "--probe-concurrency",
+        type=int,
+        default=None,
+        help="PROBE_CONCURRENCY of each worker process (exporter concurrency / processes)",
+    )
+    parser.add_argument(
+        "--exporter-concurrency", type=int, default=300, help="exporter probes open at once (300)"
+    )
+    parser.add_argument(
+        "--no-exporter", action="store_true", help="measure ours only (no ratios, no targets)"
+    )
 
 
-def _stop_stubs(process, pipe) -> tuple[int, float]:
-    """Stop the stub process; return how many requests it answered and its CPU seconds."""
-    pipe.send("stop")
-    hits = pipe.recv() if pipe.poll(30) else (-1, 0.0)
-    process.join(10)
-    if process.is_alive():
-        process.kill()
-    return hits
+def start_stubs(args, children, work_dir) -> tuple[Child, list[int]]:
+    argv = [sys.executable, "-m", "bench.loopback", "health", "--ports", str(args.ports),
+            "--delay-ms", str(args.delay_ms), "--hang-percent", str(args.hang_percent)]  # fmt: skip
+    stubs = children.add(Child("health-stubs", argv, log_dir=work_dir, ready_json=True))
+    return stubs, stubs.read_ready_json(timeout=30)["ports"]
 
 
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-def _measure(label: str, work, chunks: list, workers: int) -> Measurement:
-    started_wall, started_cpu = time.perf_counter(), time.process_time()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chunk") as pool:
-        results = list(pool.map(work, chunks))
-    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
-    states: Counter = Counter()
-    for result in results:
-        states.update(result)
-    return Measurement(label, wall, cpu, sum(states.values()), states)
-
-
-def _probe_only(args, ports: list[int]) -> Measurement:
-    from services.vendor_client.probe import ProbeTarget, probe_all_sync
-
-    targets = [
-        ProbeTarget(key=index, url=f"{stub_base_url(ports, index)}/mt/health")
-        for index in range(args.endpoints)
-    ]
-
-    def work(chunk):
-        outcomes = probe_all_sync(chunk, **_probe_options(args))
-        return Counter(_label(o.state, o.reason) for o in outcomes)
-
-    return _measure("probe only (probe_all)", work, _chunks(targets, args.chunk_size), args.workers)
-
-
-def _label(state: str, reason: str) -> str:
-    """``healthy``, or ``unhealthy (why)`` with the reason cut to its kind."""
-    if state != "unhealthy" or not reason:
-        return state
-    return f"{state} ({reason.split(' after ')[0].split(' within ')[0][:40]})"
-
-
-def _probe_options(args) -> dict:
-    options = {"total_timeout": args.total_timeout}
-    if args.concurrency:
-        options["concurrency"] = args.concurrency
-    return options
-
-
-def _full_chunks(args, ports: list[int]) -> Measurement:
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.models import Count
-
-    from monitoring import health
+def _create_services(size: int, ports: list[int]) -> None:
     from services.models import Service, Vendor
 
-    call_command("migrate", verbosity=0, interactive=False)
     vendor = Vendor.objects.create(name="Bench", slug="bench", contact_email="bench@example.com")
     Service.objects.bulk_create(
         (
@@ -155,78 +92,209 @@ def _full_chunks(args, ports: list[int]) -> Measurement:
                 service_id=f"bench_{index}",
                 name=f"Bench {index}",
                 status=Service.Status.LISTED,
-                base_url=stub_base_url(ports, index),
+                base_url=base_url(ports, index),
             )
-            for index in range(args.endpoints)
+            for index in range(size)
         ),
         batch_size=1000,
     )
-    plan = health.sweep_plan_create(size=args.chunk_size, spread=0)
-
-    def work(chunk):
-        try:
-            result = health.sweep_chunk_run(
-                service_ids=chunk.service_ids,
-                sweep_id=plan.sweep_id,
-                probe_options=_probe_options(args),
-            )
-            return Counter({"probed": result.probed})
-        finally:
-            connection.close()
-
-    measured = _measure("full chunk (claim, probe, record)", work, plan.chunks, args.workers)
-    rows = Service.objects.values_list("health", "health_reason").annotate(n=Count("pk"))
-    states = Counter()
-    for health_state, reason, count in rows.order_by():
-        states[_label(health_state, reason)] += count
-    return Measurement(measured.label, measured.wall, measured.cpu, measured.probes, states)
 
 
-def run(args) -> int:
-    _prepare_environment(args)
-    _raise_file_limit()
-    process, pipe, ports = _start_stubs(args)
-    try:
-        import django
+def _ours(worker, *, size: int, chunk_size: int, minute_offset: int, expected_down: set[str]):
+    """One sweep through the worker: wall, CPU, and whether every outcome is right."""
+    from django.db.models import Count
+    from django.utils import timezone
 
-        django.setup()
-        measurements = [_probe_only(args, ports)]
-        if not args.no_db:
-            measurements.append(_full_chunks(args, ports))
-    finally:
-        hits = _stop_stubs(process, pipe)
-    _report(args, measurements, hits)
-    return 0
+    from monitoring.health import sweep_minute
+    from monitoring.models import SweepRun
+    from monitoring.tasks import health_sweep
+    from services.models import Service
 
-
-def _report(args, measurements: list[Measurement], stubs: tuple[int, float]) -> None:
-    hits, stub_cpu = stubs
-    chunks = -(-args.endpoints // args.chunk_size)
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    out = sys.stdout
-    out.write(
-        f"\nHealth sweep benchmark on {os.cpu_count()} CPUs (load average now {load})\n"
-        f"{args.endpoints:,} endpoints on {args.ports} loopback ports, answer delay "
-        f"{args.delay_ms:g} ms, {args.hang_percent:g}% never answer\n"
-        f"{chunks} chunks of up to {args.chunk_size}, {args.workers} at a time, probe "
-        f"concurrency {args.concurrency or 'default'} per chunk, total timeout "
-        f"{args.total_timeout:g} s\n\n"
+    # As if a minute had passed since the last round: every service may be probed again.
+    Service.objects.update(health_checked_at=None)
+    moment = timezone.now() + timedelta(minutes=minute_offset)
+    cpu_before = worker.cpu_seconds()
+    sent = time.time()
+    health_sweep.apply_async(
+        kwargs={"now": moment.isoformat(), "spread_seconds": 0, "chunk_size": chunk_size}
     )
-    out.write(f"{'measurement':36} {'wall s':>8} {'CPU s':>8} {'probes/s':>10}\n")
-    for m in measurements:
-        out.write(f"{m.label:36} {m.wall:8.2f} {m.cpu:8.2f} {m.per_second:10,.0f}\n")
-        for state, count in m.states.most_common():
-            out.write(f"{'':38}{count:>8,}  {state}\n")
-    out.write(
-        f"\nstub vendors (another process) answered {hits:,} requests using {stub_cpu:.1f} CPU s\n"
+    run = environment.wait_for(
+        lambda: SweepRun.objects.filter(
+            minute=sweep_minute(moment), finished_at__isnull=False
+        ).first(),
+        timeout=120,
+        what=f"our sweep of {size:,} services",
     )
-    out.write(f"target: {args.endpoints:,} probes well inside one minute ({TARGET_SECONDS:g} s)\n")
-    for m in measurements:
-        share = m.cpu / m.wall if m.wall else 1.0
-        wall_verdict = "fits" if m.wall < TARGET_SECONDS else "does NOT fit"
-        cpu_verdict = "fits" if m.cpu < TARGET_SECONDS else "does NOT fit"
-        out.write(
-            f"  {m.label}: wall {m.wall:.1f} s back to back - {wall_verdict} "
-            f"(the prober got {share:.0%} of a core); CPU {m.cpu:.1f} s per sweep = "
-            f"{m.cpu / TARGET_SECONDS:.0%} of one core each minute - {cpu_verdict}\n"
+    wall = run.finished_at.timestamp() - sent
+    time.sleep(0.3)  # the ack and the last log lines, so they count as the sweep's CPU
+    cpu = worker.cpu_seconds() - cpu_before
+    down = set(
+        Service.objects.filter(health=Service.Health.UNHEALTHY).values_list("service_id", flat=True)
+    )
+    states = dict(Service.objects.values_list("health").annotate(n=Count("pk")).order_by())
+    correct = down == expected_down and states.get("healthy", 0) == size - len(expected_down)
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "probes": run.probes,
+        "unhealthy": len(down),
+        "states": states,
+        "correct": correct and run.probes == size,
+    }
+
+
+def _theirs(peer, *, targets: list[str], concurrency: int, expected_down: int):
+    driver_before = time.process_time()
+    sweep = exporter.sweep(peer, targets, concurrency=concurrency)
+    return {
+        "driver_cpu": time.process_time() - driver_before,
+        "wall": sweep.wall,
+        "cpu": sweep.cpu,
+        "probes": sweep.probes,
+        "unhealthy": sweep.failed,
+        "errors": sweep.errors,
+        "correct": sweep.failed == expected_down and sweep.errors == 0,
+    }
+
+
+def measure(args, result: Result, children, out) -> None:
+    size = args.size
+    rounds = args.rounds or default_rounds(size)
+    processes = args.processes or os.cpu_count() or 2
+    chunk_size = args.chunk_size or math.ceil(size / processes)
+    with_ours = not getattr(args, "exporter_only", False)
+    with_exporter = not args.no_exporter
+    result.title = (
+        f"{TITLE}, N = {size:,}"
+        if with_ours and with_exporter
+        else (
+            f"Health sweep (ours only), N = {size:,}"
+            if with_ours
+            else f"Prometheus blackbox exporter alone, N = {size:,}"
         )
+    )
+    raise_file_limit()
+    # The same number of probes in flight on both sides: the exporter's client keeps
+    # ``exporter_concurrency`` requests open; each worker process probes its share at once.
+    probe_concurrency = args.probe_concurrency or max(1, args.exporter_concurrency // processes)
+    env = environment.prepare(
+        f"sweep-{size}",
+        children=children,
+        PROBE_TOTAL_TIMEOUT_MS=TIMEOUT_MS,
+        PROBE_CONCURRENCY=probe_concurrency,
+    )
+    result.notes.extend(env.notes)
+    _stubs, ports = start_stubs(args, children, env.work_dir)
+    # The peer first: when it cannot start, nothing else is worth doing.
+    peer = None
+    if with_exporter:
+        peer = exporter.start(work_dir=env.work_dir, out=out)
+        children.add(peer.child)
+    worker = None
+    if with_ours:
+        environment.setup_django()
+        _create_services(size, ports)
+        worker = environment.start_worker(env, children, concurrency=processes)
+    expected = {f"bench_{i}" for i in range(size) if hangs(i, args.hang_percent)}
+    targets = [health_url(ports, index) for index in range(size)]
+    ours, theirs = [], []
+    for number in range(rounds):
+        order = ("ours", "exporter") if number % 2 == 0 else ("exporter", "ours")
+        for side in order:
+            if side == "ours" and worker is not None:
+                measured = _ours(worker, size=size, chunk_size=chunk_size,
+                                 minute_offset=number, expected_down=expected)  # fmt: skip
+                ours.append(measured)
+            elif side == "exporter" and peer is not None:
+                measured = _theirs(peer, targets=targets, concurrency=args.exporter_concurrency,
+                                   expected_down=len(expected))  # fmt: skip
+                theirs.append(measured)
+            else:
+                continue
+            out.write(
+                f"  round {number + 1} {side:8}: wall {measured['wall']:6.2f} s, "
+                f"CPU {measured['cpu']:6.2f} s, {measured['unhealthy']:,} unhealthy "
+                f"({'correct' if measured['correct'] else 'WRONG'})\n"
+            )
+            out.flush()
+    _figures(result, size=size, ours=ours, theirs=theirs, expected=len(expected))
+    version = peer.version() if peer else None
+    result.raw.update(
+        {
+            "size": size,
+            "rounds": rounds,
+            "chunk_size": chunk_size,
+            "probe_concurrency": probe_concurrency,
+            "worker": worker.description if worker else None,
+            "exporter": version,
+            "exporter_concurrency": args.exporter_concurrency,
+            "expected_unhealthy": len(expected),
+            "ours": ours,
+            "exporter_rounds": theirs,
+        }
+    )
+    if worker is not None:
+        result.notes.append(
+            f"ours: monitoring.health_sweep through a {worker.description}, chunks of "
+            f"{chunk_size:,}, spread 0 s, probe timeout {TIMEOUT_MS / 1000:g} s, "
+            f"PROBE_CONCURRENCY {probe_concurrency} per process, SQLite"
+        )
+    if peer is not None:
+        result.notes.append(
+            f"exporter: {version}, module {exporter.MODULE} (timeout "
+            f"{exporter.TIMEOUT_SECONDS} s), {args.exporter_concurrency} probes open at once"
+        )
+    result.notes.append(
+        f"stubs: {args.delay_ms:g} ms answers, {args.hang_percent:g}% never answer, "
+        f"{args.ports} ports, own process; medians of {rounds} alternating rounds"
+    )
+
+
+def _exporter_figures(result: Result, *, size: int, theirs: list) -> tuple[float, float]:
+    label = f"N={size:,}"
+    their_wall = median([m["wall"] for m in theirs])
+    their_cpu = median([m["cpu"] for m in theirs])
+    result.add(f"exporter: wall ({label})", round(their_wall, 2), "s")
+    result.add(f"exporter: CPU ({label})", round(their_cpu, 2), "s")
+    result.add(f"exporter: probes/s ({label})", round(size / their_wall), "/s")
+    result.add(
+        f"exporter: probe_success 0, every round ({label})",
+        f"{[m['unhealthy'] for m in theirs]}",
+        detail="" if all(m["correct"] for m in theirs) else "the exporter misjudged some",
+    )
+    return their_wall, their_cpu
+
+
+def _figures(result: Result, *, size: int, ours: list, theirs: list, expected: int) -> None:
+    label = f"N={size:,}"
+    if not ours:
+        _exporter_figures(result, size=size, theirs=theirs)
+        return
+    ours_wall = median([m["wall"] for m in ours])
+    ours_cpu = median([m["cpu"] for m in ours])
+    result.add(f"ours: wall ({label})", round(ours_wall, 2), "s")
+    result.add(f"ours: CPU ({label})", round(ours_cpu, 2), "s")
+    result.add(f"ours: probes/s ({label})", round(size / ours_wall), "/s")
+    wrong = [n + 1 for n, m in enumerate(ours) if not m["correct"]]
+    result.add(
+        f"ours: unhealthy recorded, every round ({label})",
+        f"{[m['unhealthy'] for m in ours]}",
+        target=Target("==", expected, text=f"= {expected:,} (1%)"),
+        passed=not wrong,
+        detail=f"wrong in round(s) {wrong}" if wrong else "",
+    )
+    if not theirs:
+        return
+    their_wall, their_cpu = _exporter_figures(result, size=size, theirs=theirs)
+    result.add(
+        f"wall ours / exporter ({label})",
+        round(ours_wall / their_wall, 2),
+        "×",
+        target=Target("<=", WALL_RATIO_TARGET),
+    )
+    result.add(
+        f"CPU ours / exporter ({label})",
+        round(ours_cpu / their_cpu, 2) if their_cpu else float("inf"),
+        "×",
+        target=Target("<=", CPU_RATIO_TARGET),
+    )

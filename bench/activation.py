@@ -1,0 +1,167 @@
+"""Benchmark 2: bulk activation of ``--size`` subscriptions against one slow vendor.
+
+The vendor is a loopback stub (``bench.loopback vendor``, its own process) that answers every
+call after ``--delay-ms`` (200) and records the most requests it had in flight at once and the
+distinct ``X-Market-Request-Id`` values it saw. One service is registered through
+``service_register``; ``--size`` schools each get a subscription through
+``tenants.services.subscription_create``, all in one transaction, so their activations are
+dispatched together when it commits. Real Celery workers (``--workers`` processes with a
+thread pool of ``--threads`` each, more slots than the cap so the cap is the limit) run
+``tenants.execute_operation``; ``VENDOR_MAX_CONCURRENT_CALLS`` is ``--cap`` (20). The database
+is PostgreSQL (a database of our own on 127.0.0.1:5432, dropped afterwards): the executor
+serialises claims of one service with a row lock, which SQLite cannot show. Redis db 9 is
+the broker.
+
+Figures: the time from the commit until every activation has finished (the last
+``Operation.finished_at``) against the ideal ``size x delay / cap``; the stub's most
+concurrent requests against the cap; distinct request ids against ``size``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+
+from bench import environment
+from bench.loopback import stub_stats
+from bench.market_data import register_services, schools
+from bench.procs import Child, PeerError
+from bench.report import Result, Target
+
+TITLE = "Bulk activation against a 200 ms vendor, cap 20"
+SLACK = 1.3
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--size", type=int, default=1000, help="subscriptions (1000)")
+    parser.add_argument("--delay-ms", type=float, default=200, help="vendor answer delay (200)")
+    parser.add_argument("--cap", type=int, default=20, help="VENDOR_MAX_CONCURRENT_CALLS (20)")
+    parser.add_argument("--workers", type=int, default=1, help="celery workers (1)")
+    parser.add_argument(
+        "--pool", choices=["prefork", "threads"], default="prefork", help="worker pool (prefork)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=24, help="pool processes/threads per worker (24)"
+    )
+    parser.add_argument(
+        "--database", choices=["postgresql", "sqlite"], default="postgresql", help="(postgresql)"
+    )
+
+
+def start_vendor(children, work_dir, *, delay_ms: float) -> str:
+    argv = [sys.executable, "-m", "bench.loopback", "vendor", "--delay-ms", str(delay_ms)]
+    stub = children.add(Child("vendor-stub", argv, log_dir=work_dir, ready_json=True))
+    port = stub.read_ready_json(timeout=30)["ports"][0]
+    return f"http://127.0.0.1:{port}"
+
+
+def measure(args, result: Result, children, out) -> None:
+    size = args.size
+    ideal = size * args.delay_ms / 1000 / args.cap
+    result.title = (
+        f"Bulk activation: {size:,} subscriptions, {args.delay_ms:g} ms vendor, cap {args.cap}"
+    )
+    env = environment.prepare(
+        "activation",
+        children=children,
+        database=args.database,
+        VENDOR_MAX_CONCURRENT_CALLS=args.cap,
+    )
+    result.notes.extend(env.notes)
+    vendor_url = start_vendor(children, env.work_dir, delay_ms=args.delay_ms)
+    environment.setup_django()
+    [service] = register_services(base_url=vendor_url, count=1)
+    plan = service.plans.get(code="basic")
+    organizations = schools(start=0, count=size)
+    workers = [
+        environment.start_worker(
+            env,
+            children,
+            pool=args.pool,
+            concurrency=args.concurrency,
+            queues="celery",
+            name=f"worker-{number}",
+            wait=False,
+        )
+        for number in range(args.workers)
+    ]
+    for worker in workers:
+        environment.wait_ready(worker)
+    stub_stats(vendor_url, reset=True)
+
+    from django.db import transaction
+    from django.db.models import Count, Max
+
+    from tenants.models import Operation, Tenant
+    from tenants.services import subscription_create
+
+    ends_on = datetime.date.today() + datetime.timedelta(days=365)
+    cpu_before = sum(worker.cpu_seconds() for worker in workers)
+    creating = time.perf_counter()
+    with transaction.atomic():
+        for organization in organizations:
+            subscription_create(
+                organization=organization, service=service, plan=plan, ends_on=ends_on,
+                max_users=100, storage_limit_gb=10,
+                admin_email=f"it@{organization.slug}.example", admin_name="IT Admin",
+            )  # fmt: skip
+    # The activations are dispatched by on_commit hooks, right after this moment.
+    committed = time.time()
+    created_in = time.perf_counter() - creating
+    activations = Operation.objects.filter(kind=Operation.Kind.ACTIVATE)
+    open_states = list(Operation.OPEN_STATES)
+    environment.wait_for(
+        lambda: not activations.filter(state__in=open_states).exists(),
+        timeout=max(120, ideal * 6),
+        interval=0.1,
+        what=f"the activation of {size:,} subscriptions",
+    )
+    finished = activations.aggregate(last=Max("finished_at"))["last"]
+    wall = finished.timestamp() - committed
+    time.sleep(0.3)
+    cpu = sum(worker.cpu_seconds() for worker in workers) - cpu_before
+    stats = stub_stats(vendor_url)
+    active = Tenant.objects.filter(state=Tenant.State.ACTIVE).count()
+    by_state = dict(activations.values_list("state").annotate(n=Count("pk")).order_by())
+    if stats["requests"].get("activate", 0) == 0:
+        raise PeerError("the vendor stub saw no activation request: the workers never called it")
+
+    result.add(
+        f"time until all {size:,} active (ideal {ideal:g} s)",
+        round(wall, 2),
+        "s",
+        target=Target("<=", round(ideal * SLACK, 2), text=f"≤ {ideal * SLACK:g} s (1.3 × ideal)"),
+    )
+    result.add("tenants active", active, target=Target("==", size, text=f"= {size:,}"))
+    result.add(
+        "most concurrent requests at the vendor",
+        stats["max_concurrent"],
+        target=Target("<=", args.cap, text=f"≤ {args.cap} (the cap)"),
+    )
+    result.add(
+        "distinct request ids at the vendor",
+        stats["distinct_request_ids"].get("activate", 0),
+        target=Target("==", size, text=f"= {size:,}"),
+    )
+    result.add("activate requests at the vendor", stats["requests"].get("activate", 0))
+    result.add(f"creating {size:,} subscriptions (one transaction)", round(created_in, 2), "s")
+    result.add("workers' CPU, commit → all active", round(cpu, 2), "s")
+    result.raw.update(
+        {
+            "size": size,
+            "ideal_seconds": ideal,
+            "wall_seconds": wall,
+            "create_seconds": created_in,
+            "worker_cpu_seconds": cpu,
+            "operations_by_state": by_state,
+            "stub": stats,
+            "database": env.database_kind,
+            "workers": [worker.description for worker in workers],
+        }
+    )
+    result.notes.append(
+        f"{len(workers)} × {workers[0].description}; {env.database_kind}; broker "
+        f"{env.broker_url.split('://')[0]}; vendor stub answers after {args.delay_ms:g} ms; "
+        "time runs from the commit of the subscriptions to the last operation's finished_at"
+    )

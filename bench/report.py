@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import analysis
+
 OPERATORS = {
     "<=": lambda value, limit: value <= limit,
     ">=": lambda value, limit: value >= limit,
@@ -254,6 +256,7 @@ def render_markdown(results: list[Result], *, info: dict, command: str, seconds:
             out.append(f"- {note}")
         if result.notes:
             out.append("")
+    out.extend([analysis.METHOD, analysis.FINDINGS])
     return "\n".join(out)
 
 

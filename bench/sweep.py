@@ -258,6 +258,11 @@ def _exporter_figures(result: Result, *, size: int, theirs: list) -> tuple[float
     result.add(f"exporter: CPU ({label})", round(their_cpu, 2), "s")
     result.add(f"exporter: probes/s ({label})", round(size / their_wall), "/s")
     result.add(
+        f"exporter: its client's CPU, not counted ({label})",
+        round(median([m["driver_cpu"] for m in theirs]), 2),
+        "s",
+    )
+    result.add(
         f"exporter: probe_success 0, every round ({label})",
         f"{[m['unhealthy'] for m in theirs]}",
         detail="" if all(m["correct"] for m in theirs) else "the exporter misjudged some",

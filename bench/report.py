@@ -187,9 +187,12 @@ def machine() -> dict:
 
 def machine_line(info: dict) -> str:
     load = ", ".join(f"{value:.2f}" for value in info["load_average"])
+    if info.get("load_average_at_start"):
+        start = ", ".join(f"{value:.2f}" for value in info["load_average_at_start"])
+        load = f"{start} at the start, {load} at the end"
     return (
         f"{info['cores']} cores, {info['memory_gib']} GiB, {info['cpu_model']}, "
-        f"Python {info['python']}, load average {load}, {info['date']}"
+        f"Python {info['python']}, load average (1, 5, 15 min) {load}, {info['date']}"
     )
 
 

@@ -8,6 +8,8 @@
     python -m bench usage --size 10000       the month's usage collection and the billing run
     python -m bench pages --size 2000        pages and API lists at N and 10 x N tenants
     python -m bench engine --endpoints 10000 the sweep engine alone, in-process (no worker)
+    python -m bench report                   docs/performance.md again from the last run's
+                                             var/bench/results.json (measures nothing)
 
 Exit status: 0 when every figure met its target, 1 when one missed it, 2 when a benchmark could
 not run (its peer, stubs, worker or database did not start; it then prints why and no figure).
@@ -91,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", type=Path, default=None, help="write the result here")
         if name == "sweep":
             _add_engine_arguments(sub, legacy=True)
+    commands.add_parser("report", help="docs/performance.md again from var/bench/results.json")
     engine = commands.add_parser("engine", help="the sweep engine alone, in-process")
     _add_engine_arguments(engine, legacy=False)
     return parser
@@ -231,9 +234,27 @@ def main_all(*, plan=None, doc: Path = DOC, budget: float = BUDGET_SECONDS) -> i
         report.render_markdown(results, info=info, command="make bench", seconds=seconds) + "\n"
     )
     report.write_out(
-        f"\n{report.machine_line(info)}\nfinished in {seconds:.0f} s; wrote "
+        f"\n{report.machine_line(info)}\nfinished in {int(seconds)} s; wrote "
         f"{report_dir() / 'results.json'} and {doc}\n"
     )
+    return report.exit_code(results)
+
+
+def main_report(*, doc: Path = DOC) -> int:
+    """Render ``doc`` again from the last full run's JSON: the same figures, today's text."""
+    path = report_dir() / "results.json"
+    if not path.exists():
+        sys.stderr.write(f"{path} does not exist: run `make bench` first\n")
+        return 2
+    data = json.loads(path.read_text())
+    results = [report.Result.from_dict(item) for item in data["benchmarks"]]
+    doc.write_text(
+        report.render_markdown(
+            results, info=data["machine"], command="make bench", seconds=data["seconds"]
+        )
+        + "\n"
+    )
+    report.write_out(f"wrote {doc} from {path}\n")
     return report.exit_code(results)
 
 
@@ -244,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(arguments)
     if args.command is None:
         return main_all()
+    if args.command == "report":
+        return main_report()
     if args.command == "engine" or (
         args.command == "sweep" and any(a.split("=")[0] in ENGINE_FLAGS for a in arguments)
     ):

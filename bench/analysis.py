@@ -30,8 +30,8 @@ FINDINGS = """\
 
 These are diagnoses, not fixes: the benchmark's owner may not change application code.
 
-- **Sweep CPU (target ≤ 0.35 × the exporter).** Ours costs about 0.9 CPU-ms per probe end to
-  end in the worker; Debian's exporter 0.23 costs about 1.6 CPU-ms here (the issue's figures,
+- **Sweep CPU (target ≤ 0.35 × the exporter).** Ours costs 0.9-1.0 CPU-ms per probe end to
+  end in the worker; Debian's exporter 0.23 costs about 1.5 CPU-ms here (the issue's figures,
   6.5 CPU-s for 10,000, imply 0.65 ms). In-process, one service of a chunk costs 0.86 ms in `sweep_chunk_run`:
   0.49 ms in `probe_all` (aiohttp's request machinery per `session.get`, about a quarter of
   it in socket syscalls), 0.29 ms in `outcomes_record` (state, rollups, incidents on SQLite)
@@ -43,20 +43,20 @@ These are diagnoses, not fixes: the benchmark's owner may not change application
   With 1,000 probes in flight per process (the default `PROBE_CONCURRENCY`), a chunk of 5,000
   on a saturated CPU marked thousands of healthy services unhealthy: the 2 s timer of every
   probe runs while the event loop is starved. Production's 40 s spread avoids the burst.
-- **Bulk activation (target ≤ 13 s; measured about a minute).** The cap is not the limit: the
-  stub never saw more than about 10 requests at once. The workers are CPU-bound: about 50 ms of
+- **Bulk activation (target ≤ 13 s; measured 48-70 s).** The cap is not the limit: the stub
+  never saw more than 10-12 requests at once. The workers are CPU-bound: about 50 ms of
   worker CPU per activation (20 queries per `operation_execute`: the claim with its service row
   lock and in-flight `COUNT`, then the apply; plus the vendor client, credential decryption
   and schema validation per call), so two cores finish about 20 activations a second against
   the 100 a second that 20 × 200 ms would allow. `subscription_create` costs 12 queries each
-  (34 s for 1,000 in one transaction on this run, not part of the measured time).
-- **Usage collection (target ≤ 30 s; measured about 70 s).** About 9 ms of worker CPU per
+  (27-34 s for 1,000 in one transaction, not part of the measured time).
+- **Usage collection (target ≤ 30 s; measured 59-70 s).** About 9 ms of worker CPU per
   report: about 3.3 ms for the vendor call (`client_for` builds a client and a new `requests`
   session and TCP connection per report, then schema validation) and about 2.4 ms in Django's
   `bulk_update` of six fields (a `CASE WHEN` per field and row). The sweep's own
   `monitoring.bulk.rows_update` (`UPDATE ... FROM (VALUES ...)`) would write the same rows for
   a fraction of that; reusing one session per service and chunk would cut the call cost.
-- **Billing (target ≤ 2 s; measured about 15 s).** `statements_generate_month` runs one task
+- **Billing (target ≤ 2 s; measured 14-15 s).** `statements_generate_month` runs one task
   that loops over schools: per school one transaction of 8 queries and about 40 model
   instances, about 22 ms of CPU, 500 schools in a row. 2 s for 500 schools means 4 ms each:
   set-based SQL for the lines, or a fan-out over chunks of schools as the usage collection

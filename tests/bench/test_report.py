@@ -87,3 +87,17 @@ def test_exactly_the_asked_share_of_stub_endpoints_hangs():
     assert sum(hangs(index, 1) for index in range(10_000)) == 100
     assert [index for index in range(300) if hangs(index, 1)] == [99, 199, 299]
     assert not any(hangs(index, 0) for index in range(1000))
+
+
+def test_the_document_can_be_rendered_again_from_the_last_runs_json(tmp_path, monkeypatch):
+    from bench.__main__ import main_report
+
+    monkeypatch.setenv("MARKET_VAR_DIR", str(tmp_path))
+    failing = _result(Figure("billing", 15.1, "s", target=Target("<=", 2, text="≤ 2 s")))
+    report.write_json(tmp_path / "results.json", [failing], info=report.machine(), seconds=9.7)
+    doc = tmp_path / "performance.md"
+    assert main_report(doc=doc) == 1  # a figure missed its target
+    text = doc.read_text()
+    assert "in one run of 9 s" in text
+    assert "| billing | 15.1 s | ≤ 2 s | **FAIL** |" in text
+    assert "## Why targets were missed" in text

@@ -80,20 +80,9 @@ def test_my_subscriptions_take_the_same_queries_with_many_more_subscriptions(wor
     assert all(f"Extra {n}" in page for n in range(MORE))  # the new rows are on the page
 
 
-SUBSCRIPTION_ADMIN_N_PLUS_ONE = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "N+1: the subscription change list shows str(plan) and str(tenant), which read "
-        "plan.service and tenant.service, but SubscriptionAdmin.list_select_related selects "
-        "only plan and tenant: two queries per row (13 -> 45 with 16 more rows). Fix: "
-        'list_select_related = ("organization", "service", "plan__service", "tenant__service")'
-    ),
-)
-
-
 @pytest.mark.parametrize(
     "model",
-    ["tenant", "operation", pytest.param("subscription", marks=SUBSCRIPTION_ADMIN_N_PLUS_ONE)],
+    ["tenant", "operation", "subscription"],
 )
 def test_the_admin_change_lists_take_the_same_queries_with_many_more_rows(world, client, model):
     client.force_login(StaffFactory(), backend="django.contrib.auth.backends.ModelBackend")

@@ -65,7 +65,7 @@ These are diagnoses, not fixes: the benchmark's owner may not change application
   reports) takes about half a second, most of it in PostgreSQL: `ORDER BY month DESC, id`
   over all reports joined to tenants, schools and services, then a top-50 heap sort
   (`EXPLAIN ANALYZE`: 470 ms); an index on `(month DESC, id)` would let it read 50 rows.
-  The admin change list of subscriptions (not in the table) has an N+1: `str(plan)` and
-  `str(tenant)` read `plan.service` and `tenant.service`, which `list_select_related` does not
-  select (two queries per row); `tests/portal/test_query_counts.py` shows it as a strict xfail.
+  The admin change list of subscriptions (not in the table) had an N+1: `str(plan)` and
+  `str(tenant)` read `plan.service` and `tenant.service`; `list_select_related` now selects
+  them, and `tests/portal/test_query_counts.py` keeps its query count flat.
 """

@@ -51,5 +51,7 @@ def test_a_worker_killed_mid_activation_is_replaced_and_the_vendor_acts_once(
     stats = stub.stats()
     assert stats["requests"]["activate"] == 2
     assert stub.request_ids("activate") == {str(operation.request_id)}
-    assert stats["applied"] == {"activate": 1}
-    assert stats["replays"] == {"activate": 1}
+    assert stats["applied"] == {"activate": 1}  # the vendor acted once
+    # The repeat is a replay when the killed worker's request finished at the vendor first; when
+    # the vendor dropped that request with its closed connection, the repeat is the one applied.
+    assert stats["replays"].get("activate", 0) in (0, 1)

@@ -4,8 +4,11 @@ from collections.abc import Mapping
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import mixins, serializers
+from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.viewsets import GenericViewSet
 
 from market.api.permissions import HasMarketRole
 from market.api.principal import Principal, principal_of
@@ -29,6 +32,18 @@ class ApiViewMixin:
     @property
     def principal(self) -> Principal:
         return principal_of(self.request)
+
+
+ID_REGEX = r"[0-9]{1,18}"
+
+
+class ReadOnlyApiViewSet(
+    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    # No docstring on purpose (see ApiViewMixin). List and retrieve a scoped queryset by
+    # numeric id, with django-filter filtering and ordering; subclasses set the rest.
+    lookup_value_regex = ID_REGEX
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
 
 
 class RejectUnknownFieldsMixin:

@@ -5,14 +5,13 @@ from django.template import engines
 from django.utils import translation
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
-from rest_framework import mixins, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
-from rest_framework.viewsets import GenericViewSet
 
-from market.api.base import ApiViewMixin, EmptyBodySerializer
+from market.api.base import ApiViewMixin, EmptyBodySerializer, ReadOnlyApiViewSet
 from market.api.permissions import require_scope
 from market.api.principal import STAFF
 from market.api.schema import problems
@@ -33,9 +32,7 @@ from tenants.models import Organization
     list=extend_schema(summary="List your API tokens", description="Tokens of your own scope."),
     retrieve=extend_schema(summary="Get one of your API tokens"),
 )
-class ApiTokenViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
-):
+class ApiTokenViewSet(ReadOnlyApiViewSet):
     """Tokens of the caller's own scope: a school's, a vendor's, or staff's."""
 
     serializer_class = ApiTokenSerializer

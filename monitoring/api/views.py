@@ -4,13 +4,12 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
-from rest_framework.filters import OrderingFilter
 from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from market.api.base import ApiViewMixin
+from market.api.base import ApiViewMixin, ReadOnlyApiViewSet
 from market.api.permissions import scopes
 from market.api.principal import ORGANIZATION, STAFF
 from monitoring.api.filters import (
@@ -40,7 +39,6 @@ from monitoring.billing import statement_csv
 from monitoring.models import HealthRollup
 from services.api.selectors import managed_services
 
-ID_REGEX = r"[0-9]{1,18}"
 SERVICE_ID_REGEX = r"[a-z][a-z0-9_-]{1,63}"
 
 
@@ -48,11 +46,10 @@ SERVICE_ID_REGEX = r"[a-z][a-z0-9_-]{1,63}"
     list=extend_schema(summary="Current health of every service in the catalog"),
     retrieve=extend_schema(summary="Current health of one service"),
 )
-class HealthViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class HealthViewSet(ReadOnlyApiViewSet):
     serializer_class = HealthStateSerializer
     lookup_field = "service_id"
     lookup_value_regex = SERVICE_ID_REGEX
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = HealthFilter
     ordering_fields = ["name", "service_id", "health_changed_at", "consecutive_failures"]
     ordering = ["name", "id"]
@@ -85,12 +82,8 @@ class HealthRollupViewSet(ApiViewMixin, mixins.ListModelMixin, GenericViewSet):
     list=extend_schema(summary="List incidents of the services in the catalog"),
     retrieve=extend_schema(summary="Get an incident"),
 )
-class IncidentViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
-):
+class IncidentViewSet(ReadOnlyApiViewSet):
     serializer_class = IncidentSerializer
-    lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = IncidentFilter
     ordering_fields = ["opened_at", "closed_at"]
     ordering = ["-opened_at", "-id"]
@@ -106,12 +99,8 @@ class IncidentViewSet(
     ),
     retrieve=extend_schema(summary="Get a usage report"),
 )
-class UsageReportViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
-):
+class UsageReportViewSet(ReadOnlyApiViewSet):
     serializer_class = UsageReportSerializer
-    lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = UsageReportFilter
     ordering_fields = ["month", "collected_at"]
     ordering = ["-month", "id"]
@@ -136,12 +125,8 @@ FORMAT_PARAMETER = OpenApiParameter(
         },
     ),
 )
-class StatementViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
-):
+class StatementViewSet(ReadOnlyApiViewSet):
     permission_classes = [*ApiViewMixin.permission_classes, scopes(STAFF, ORGANIZATION)]
-    lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = StatementFilter
     ordering_fields = ["month", "total"]
     ordering = ["-month", "id"]

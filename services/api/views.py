@@ -2,15 +2,14 @@
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.viewsets import GenericViewSet
 
-from market.api.base import ApiViewMixin
+from market.api.base import ApiViewMixin, ReadOnlyApiViewSet
 from market.api.parsers import MANIFEST_PARSERS, manifest_text_of
 from market.api.permissions import require_scope
 from market.api.principal import VENDOR
@@ -60,9 +59,7 @@ def _manifest_text(request) -> str:
     ),
     retrieve=extend_schema(summary="Get one service with its current manifest"),
 )
-class ServiceViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
-):
+class ServiceViewSet(ReadOnlyApiViewSet):
     lookup_field = "service_id"
     lookup_value_regex = SERVICE_ID_REGEX
     parser_classes = MANIFEST_PARSERS

@@ -16,7 +16,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from market.api.base import ApiViewMixin, EmptyBodySerializer
+from market.api.base import ApiViewMixin, EmptyBodySerializer, ReadOnlyApiViewSet
 from market.api.pagination import NewestFirstCursorPagination
 from market.api.permissions import require_scope, scopes
 from market.api.principal import ORGANIZATION, STAFF
@@ -58,7 +58,6 @@ from tenants.services import (
     subscription_renew,
 )
 
-ID_REGEX = r"[0-9]{1,18}"
 IDEMPOTENCY_KEY_HEADER = "HTTP_IDEMPOTENCY_KEY"
 LIFECYCLE_PROBLEMS = problems(
     p409="The subscription or tenant is in a state that does not allow this.",
@@ -96,9 +95,7 @@ def _change_response(subscription, operation, *, replayed: bool = False) -> Resp
     list=extend_schema(summary="List schools (staff; a school sees itself)"),
     retrieve=extend_schema(summary="Get a school with its admins"),
 )
-class OrganizationViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
-):
+class OrganizationViewSet(ReadOnlyApiViewSet):
     permission_classes = [*ApiViewMixin.permission_classes, scopes(STAFF, ORGANIZATION)]
     serializer_class = OrganizationSerializer
     lookup_field = "slug"
@@ -119,12 +116,8 @@ class OrganizationViewSet(
     ),
     retrieve=extend_schema(summary="Get a subscription"),
 )
-class SubscriptionViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
-):
+class SubscriptionViewSet(ReadOnlyApiViewSet):
     serializer_class = SubscriptionSerializer
-    lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = SubscriptionFilter
     ordering_fields = ["created_at", "ends_on", "starts_on"]
     ordering = ["-created_at", "-id"]
@@ -247,10 +240,8 @@ class SubscriptionViewSet(
         description="Its state, access URL, the vendor's last status answer and the drift flag.",
     ),
 )
-class TenantViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class TenantViewSet(ReadOnlyApiViewSet):
     serializer_class = TenantSerializer
-    lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = TenantFilter
     ordering_fields = ["created_at", "state_changed_at", "tenant_id"]
     ordering = ["-created_at", "-id"]
@@ -307,11 +298,8 @@ class LifecycleEventViewSet(ApiViewMixin, mixins.ListModelMixin, GenericViewSet)
     ),
     retrieve=extend_schema(summary="Get an operation"),
 )
-class OperationViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
-):
+class OperationViewSet(ReadOnlyApiViewSet):
     serializer_class = OperationSerializer
-    lookup_value_regex = ID_REGEX
     pagination_class = NewestFirstCursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = OperationFilter

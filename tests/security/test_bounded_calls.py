@@ -2,9 +2,9 @@
 redirects - whichever part of the market makes it.
 
 The four callers are the lifecycle client (``VendorClient``, used by the executor and by
-registration), the health probes (``probe_all_sync``, aiohttp), the monthly usage collection
-(``monitoring.usage``) and conformance runs started by the market (``GuardedTransport``, the
-kit's transport inside the market). Each meets the same four hostile vendors on 127.0.0.1:
+registration), the health probes (``probe_all_sync``, asyncio with httptools), the monthly
+usage collection (``monitoring.usage``) and conformance runs started by the market
+(``GuardedTransport``, the kit's transport inside the market). Each meets the same four hostile vendors on 127.0.0.1:
 
 - a port that never completes the TCP handshake (only a connect timeout ends the wait);
 - a server that drips one byte at a time, each well inside any per-read timeout (only a total
@@ -208,7 +208,7 @@ def test_a_vendor_that_never_completes_the_handshake_is_given_up_at_the_connect_
     assert "connect" in outcome.text.lower() and "timed out" in outcome.text.lower(), outcome.text
     tries = [attempt for attempt in sockets if attempt.port == blackhole.port]
     assert tries, "the caller never tried to connect"
-    # The socket waited the connect timeout, not the whole call's budget (aiohttp's sockets are
+    # The socket waited the connect timeout, not the whole call's budget (the probe's sockets are
     # non-blocking, 0.0: its connect timeout shows in the reason instead).
     for attempt in tries:
         assert attempt.timeout is not None and attempt.timeout <= CONNECT_TIMEOUT, attempt

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -13,6 +15,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 Handler = Callable[[BaseHTTPRequestHandler, threading.Event], None]
 
@@ -311,3 +317,83 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+# --- https vendors ------------------------------------------------------------------------
+
+STATUS_BODY = {"tenant_id": "t1", "status": "active"}
+
+
+def _certificate(common_name: str, issuer_key=None, issuer_name=None, *, ca=False):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name or name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    else:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False
+        )
+    cert = builder.sign(issuer_key or key, hashes.SHA256())
+    return key, cert
+
+
+def _pem(key, cert) -> tuple[bytes, bytes]:
+    return (
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        cert.public_bytes(serialization.Encoding.PEM),
+    )
+
+
+@pytest.fixture
+def tls_server(tmp_path, stub_server, settings, fake_dns):
+    """An https stub on 127.0.0.1 whose certificate names ``cert_name``; returns (server, ca)."""
+
+    def start(cert_name: str):
+        ca_key, ca_cert = _certificate("Test CA", ca=True)
+        key, cert = _certificate(cert_name, ca_key, ca_cert.subject)
+        key_pem, cert_pem = _pem(key, cert)
+        (tmp_path / "server.key").write_bytes(key_pem)
+        (tmp_path / "server.pem").write_bytes(cert_pem)
+        (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+        seen_sni: list[str | None] = []
+        context.sni_callback = lambda sock, name, ctx: seen_sni.append(name)
+        routes = {
+            "/mt/tenant/t1/status": json_reply(200, STATUS_BODY),
+            "/mt/health": healthy_reply(),
+        }
+        server = stub_server(routes, tls=context)
+        settings.VENDOR_ALLOWED_PRIVATE_HOSTS = [f"127.0.0.1:{server.port}"]
+        fake_dns({"vendor.test": [["127.0.0.1"]]})
+        return server, str(tmp_path / "ca.pem"), seen_sni
+
+    return start

@@ -2,12 +2,17 @@
 
 import asyncio
 import json
+import ssl
+import threading
+import time
+import uuid
 
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from services.vendor_client import probe as probe_module
 from services.vendor_client.probe import ProbeOutcome, ProbeTarget, probe_all, probe_all_sync
 from services.vendor_client.schemas import health_problem, validation_problem
 from tests.services.conftest import (
@@ -187,6 +192,124 @@ def test_malformed_targets_become_outcomes_not_exceptions(url, no_allowlist):
 
     assert outcome.state == "unhealthy"
     assert outcome.reason
+
+
+# --- the connection: keep-alive, framing, limits, TLS ---------------------------------------
+
+
+def closes_after_answering() -> object:
+    """A healthy answer that announces keep-alive, then the server closes the socket anyway."""
+    reply = healthy_reply()
+
+    def handle(h, stop):
+        reply(h, stop)
+        h.close_connection = True
+
+    return handle
+
+
+def answer_until_close():
+    """An HTTP/1.1 answer without Content-Length or chunking: its body ends with the socket."""
+
+    def handle(h, stop):
+        h.close_connection = True
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.end_headers()
+        h.wfile.write(b'{"status": "healthy", "version": "9", "timestamp": "2026-01-03T12:00:00Z"}')
+
+    return handle
+
+
+class ConcurrencyMeter:
+    """A slow healthy handler that remembers the most requests it was serving at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+
+    def __call__(self, h, stop):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.05)
+        with self.lock:
+            self.now -= 1
+        healthy_reply()(h, stop)
+
+
+def test_probes_of_one_vendor_share_kept_alive_connections(
+    stub_server, allow_loopback, connection_log
+):
+    server = stub_server({f"/h{i}": healthy_reply() for i in range(20)})
+    targets = [ProbeTarget(i, server.url(f"/h{i}")) for i in range(20)]
+
+    outcomes = probe_all_sync(targets, concurrency=2)
+
+    assert [o.state for o in outcomes] == ["healthy"] * 20
+    assert len(connection_log) <= 2
+    ids = [request.headers["X-Market-Request-Id"] for request in server.requests]
+    assert len(set(ids)) == 20
+    assert all(uuid.UUID(value).version == 4 for value in ids)
+
+
+def test_a_kept_alive_connection_the_vendor_closed_is_replaced(stub_server, allow_loopback):
+    server = stub_server({"/mt/health": closes_after_answering()})
+    targets = [ProbeTarget(i, server.url("/mt/health")) for i in range(4)]
+
+    outcomes = probe_all_sync(targets, concurrency=1)
+
+    assert [o.state for o in outcomes] == ["healthy"] * 4, outcomes
+    assert len(server.requests) == 4
+
+
+def test_an_answer_delimited_by_closing_the_connection_is_read_whole(stub_server, allow_loopback):
+    server = stub_server({"/mt/health": answer_until_close()})
+
+    [outcome] = probe_all_sync([ProbeTarget("s", server.url("/mt/health"))])
+
+    assert (outcome.state, outcome.version) == ("healthy", "9"), outcome
+
+
+@pytest.mark.parametrize(("per_host", "most"), [(1, 1), (0, 6)])
+def test_the_per_vendor_limit_caps_requests_in_flight(stub_server, allow_loopback, per_host, most):
+    meter = ConcurrencyMeter()
+    server = stub_server({"/mt/health": meter})
+    targets = [ProbeTarget(i, server.url("/mt/health")) for i in range(6)]
+
+    outcomes = probe_all_sync(targets, concurrency=10, per_host=per_host)
+
+    assert [o.state for o in outcomes] == ["healthy"] * 6
+    assert meter.most == most
+
+
+def test_tls_probes_check_the_certificate_and_send_the_host_name(tls_server, monkeypatch):
+    server, ca_file, seen_sni = tls_server("vendor.test")
+    monkeypatch.setattr(
+        probe_module._Prober,
+        "_tls_context",
+        lambda self: ssl.create_default_context(cafile=ca_file),
+    )
+
+    [outcome] = probe_all_sync([ProbeTarget("s", f"https://vendor.test:{server.port}/mt/health")])
+
+    assert outcome.state == "healthy", outcome.reason
+    assert seen_sni == ["vendor.test"]
+
+
+def test_tls_probes_refuse_a_certificate_for_another_name(tls_server, monkeypatch):
+    server, ca_file, _seen = tls_server("other.test")
+    monkeypatch.setattr(
+        probe_module._Prober,
+        "_tls_context",
+        lambda self: ssl.create_default_context(cafile=ca_file),
+    )
+
+    [outcome] = probe_all_sync([ProbeTarget("s", f"https://vendor.test:{server.port}/mt/health")])
+
+    assert outcome.state == "unhealthy"
+    assert "TLS handshake failed" in outcome.reason, outcome.reason
+    assert server.requests == []
 
 
 # --- the guard on the async path ------------------------------------------------------------

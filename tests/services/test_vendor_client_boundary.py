@@ -9,6 +9,7 @@ MARKET_PACKAGES = ("market", "services", "tenants", "monitoring")
 NETWORK_MODULES = {
     "requests",
     "aiohttp",
+    "httptools",
     "httpx",
     "urllib3",
     "http.client",

@@ -31,23 +31,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
 
 from market.models import MarketPolicy
 from monitoring import alerts, selectors
-from monitoring.bulk import rows_update
+from monitoring.bulk import rows_update, rows_upsert
 from monitoring.latency import histogram_add, histogram_percentile
 from monitoring.models import HealthRollup, Incident, MonitoringCounter, SweepRun
 from services.models import Service
-from services.vendor_client.client import VendorClient
+from services.vendor_client.client import endpoint_url
 from services.vendor_client.probe import ProbeOutcome, ProbeTarget, probe_all_sync
-from services.vendor_targets import target_from_manifest
 from tenants.scheduling import operations_wake_for_service
 
 logger = logging.getLogger(__name__)
@@ -158,22 +159,23 @@ class ChunkResult:
     events: list[IncidentEvent]
 
 
-def health_url(service: Service) -> str:
-    """The service's health URL, built by the vendor client from the manifest.
+def health_targets(service_ids: Sequence[int]) -> list[ProbeTarget]:
+    """The probe targets of these services: the manifest's health path under its base URL.
 
     A service without a manifest (or whose manifest names no health endpoint) is probed at the
-    standard's default path under its base URL.
+    standard's default path under its base URL. The two manifest values are read by the
+    database (no manifest is loaded or parsed): a chunk builds thousands of these a minute.
     """
-    manifest = dict(service.manifest_data or {})
-    endpoints = dict(manifest.get("endpoints") or {})
-    endpoints["base_url"] = endpoints.get("base_url") or service.base_url
-    endpoints["health"] = endpoints.get("health") or DEFAULT_HEALTH_PATH
-    manifest["endpoints"] = endpoints
-    client = VendorClient(target_from_manifest(service_id=service.service_id, manifest=manifest))
-    try:
-        return client.url_for("health")
-    finally:
-        client.close()
+    rows = Service.objects.filter(pk__in=list(service_ids)).values_list(
+        "pk",
+        "base_url",
+        KeyTextTransform("base_url", KeyTransform("endpoints", "current_manifest__data")),
+        KeyTextTransform("health", KeyTransform("endpoints", "current_manifest__data")),
+    )
+    return [
+        ProbeTarget(key=pk, url=endpoint_url(base or fallback, path or DEFAULT_HEALTH_PATH))
+        for pk, fallback, base, path in rows
+    ]
 
 
 def services_claim(*, service_ids: Sequence[int], now: datetime) -> list[int]:
@@ -206,8 +208,7 @@ def sweep_chunk_run(
 ) -> ChunkResult:
     """Claim, probe (concurrently) and record one chunk of services, then send its alerts."""
     claimed = services_claim(service_ids=service_ids, now=now or timezone.now())
-    services = Service.objects.filter(pk__in=claimed).select_related("current_manifest")
-    targets = [ProbeTarget(key=service.pk, url=health_url(service)) for service in services]
+    targets = health_targets(claimed) if claimed else []
     outcomes = probe_all_sync(targets, **(probe_options or {})) if targets else []
     events = probe_outcomes_handle(outcomes=outcomes, now=timezone.now())
     failures = sum(1 for outcome in outcomes if outcome.state == Service.Health.UNHEALTHY)
@@ -262,9 +263,13 @@ def outcomes_record(
     with transaction.atomic():
         # Locking the service rows serialises every writer of these services' rollups and
         # incidents (ordered by pk so two chunks can never deadlock).
-        services = list(
-            Service.objects.select_for_update().filter(pk__in=list(by_service)).order_by("pk")
-        )
+        services = [
+            ServiceHealth(*row)
+            for row in Service.objects.select_for_update()
+            .filter(pk__in=list(by_service))
+            .order_by("pk")
+            .values_list("pk", *SERVICE_HEALTH_FIELDS)
+        ]
         recovered = []
         for service in services:
             if (
@@ -273,11 +278,11 @@ def outcomes_record(
             ):
                 recovered.append(service)
             _apply_outcome(service, by_service[service.pk], now)
-        rows_update(objects=services, fields=SERVICE_HEALTH_FIELDS)
+        rows_update(model=Service, objects=services, fields=SERVICE_HEALTH_FIELDS)
         for service in recovered:
             # Operations that backed off while the service was down go out now, not at their
             # next scheduled retry.
-            operations_wake_for_service(service=service)
+            operations_wake_for_service(service=service.pk)
         _rollups_add(services=services, outcomes=by_service, now=now)
         events = _incidents_update(services=services, outcomes=by_service, now=now, policy=policy)
         failures = sum(1 for s in services if s.health == Service.Health.UNHEALTHY)
@@ -286,7 +291,42 @@ def outcomes_record(
     return events
 
 
-def _apply_outcome(service: Service, outcome: ProbeOutcome, now: datetime) -> None:
+@dataclass(slots=True)
+class ServiceHealth:
+    """The health columns of one service row, as the sweep reads and writes them."""
+
+    pk: int
+    health: str
+    health_checked_at: datetime | None
+    health_changed_at: datetime | None
+    health_latency_ms: int | None
+    health_reason: str
+    consecutive_failures: int
+
+
+@dataclass(slots=True)
+class _Rollup:
+    service_id: int
+    hour: datetime
+    checks: int = 0
+    failures: int = 0
+    degraded: int = 0
+    latency_p50_ms: int | None = None
+    latency_p95_ms: int | None = None
+    latency_histogram: dict = dataclass_field(default_factory=dict)
+
+
+ROLLUP_FIELDS = [
+    "checks",
+    "failures",
+    "degraded",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_histogram",
+]
+
+
+def _apply_outcome(service: ServiceHealth, outcome: ProbeOutcome, now: datetime) -> None:
     if service.health != outcome.state:
         service.health_changed_at = now
     service.health = outcome.state
@@ -303,22 +343,20 @@ def rollup_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _rollups_add(*, services: list[Service], outcomes: dict, now: datetime) -> None:
+def _rollups_add(*, services: list[ServiceHealth], outcomes: dict, now: datetime) -> None:
+    """Count each outcome into its service's rollup of the hour: one read, one upsert."""
     hour = rollup_hour(now)
-    ids = [service.pk for service in services]
-    existing = {
-        rollup.service_id: rollup
-        for rollup in HealthRollup.objects.filter(service_id__in=ids, hour=hour)
+    rollups = {
+        row[0]: _Rollup(row[0], hour, *row[1:])
+        for row in HealthRollup.objects.filter(
+            service_id__in=[service.pk for service in services], hour=hour
+        ).values_list("service_id", *ROLLUP_FIELDS)
     }
-    to_create, to_update = [], []
     for service in services:
         outcome = outcomes[service.pk]
-        rollup = existing.get(service.pk)
+        rollup = rollups.get(service.pk)
         if rollup is None:
-            rollup = HealthRollup(service_id=service.pk, hour=hour, latency_histogram={})
-            to_create.append(rollup)
-        else:
-            to_update.append(rollup)
+            rollup = rollups[service.pk] = _Rollup(service.pk, hour)
         rollup.checks += 1
         if outcome.state == Service.Health.UNHEALTHY:
             rollup.failures += 1
@@ -328,22 +366,16 @@ def _rollups_add(*, services: list[Service], outcomes: dict, now: datetime) -> N
             rollup.latency_histogram = histogram_add(rollup.latency_histogram, [outcome.latency_ms])
             rollup.latency_p50_ms = histogram_percentile(rollup.latency_histogram, 0.50)
             rollup.latency_p95_ms = histogram_percentile(rollup.latency_histogram, 0.95)
-    HealthRollup.objects.bulk_create(to_create, batch_size=500)
-    rows_update(
-        objects=to_update,
-        fields=[
-            "checks",
-            "failures",
-            "degraded",
-            "latency_p50_ms",
-            "latency_p95_ms",
-            "latency_histogram",
-        ],
+    rows_upsert(
+        model=HealthRollup,
+        objects=list(rollups.values()),
+        unique_fields=["service", "hour"],
+        fields=ROLLUP_FIELDS,
     )
 
 
 def _incidents_update(
-    *, services: list[Service], outcomes: dict, now: datetime, policy: MarketPolicy
+    *, services: list[ServiceHealth], outcomes: dict, now: datetime, policy: MarketPolicy
 ) -> list[IncidentEvent]:
     ids = [service.pk for service in services]
     open_incidents = {
@@ -363,7 +395,7 @@ def _incidents_update(
                 to_update.append(incident)
             elif service.consecutive_failures >= threshold:
                 incident = Incident(
-                    service=service,
+                    service_id=service.pk,
                     opened_at=min(service.health_changed_at or now, now),
                     reason=(outcomes[service.pk].reason or "unhealthy")[:500],
                     failed_checks=service.consecutive_failures,

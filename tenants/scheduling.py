@@ -49,8 +49,8 @@ def reconcile_operations(*, now=None, limit: int = 5000) -> dict[str, int]:
     return {"reclaimed": reclaimed, "dispatched": len(due)}
 
 
-def operations_wake_for_service(*, service: Service) -> int:
-    """The service is healthy again: attempt its waiting operations now, not at their backoff."""
+def operations_wake_for_service(*, service: Service | int) -> int:
+    """The service (or service pk) is healthy again: attempt its waiting operations now."""
     now = timezone.now()
     waiting = Operation.objects.filter(
         tenant__service=service,

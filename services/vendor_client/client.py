@@ -207,6 +207,11 @@ def clear_oauth_token_cache() -> None:
         _oauth_tokens.clear()
 
 
+def endpoint_url(base_url: str, path: str) -> str:
+    """A manifest endpoint's path joined to the service's base URL (one slash between)."""
+    return f"{base_url.rstrip('/')}/{path.lstrip('/')}"
+
+
 class VendorClient:
     """Calls one vendor service. Not thread-safe: use one client per thread or task."""
 
@@ -286,7 +291,7 @@ class VendorClient:
             if tenant_id is None:
                 raise ValueError(f"endpoint {endpoint_name!r} needs a tenant_id")
             template = template.replace("{tenant_id}", quote(str(tenant_id), safe=""))
-        url = f"{self.target.base_url.rstrip('/')}/{template.lstrip('/')}"
+        url = endpoint_url(self.target.base_url, template)
         if query:
             url += ("&" if "?" in url else "?") + urlencode(query)
         return url

@@ -1,10 +1,10 @@
-"""rows_update writes what bulk_update would: per-row values of several fields, in bulk."""
+"""rows_update and rows_upsert write what bulk_update and bulk_create would, in bulk."""
 
 from datetime import timedelta
 
 import pytest
 
-from monitoring.bulk import rows_update
+from monitoring.bulk import rows_update, rows_upsert
 from monitoring.models import HealthRollup
 from services.models import Service
 from tests.factories import ServiceFactory
@@ -66,3 +66,37 @@ def test_json_fields_and_small_batches():
 
 def test_nothing_to_update_is_fine():
     assert rows_update(objects=[], fields=["health"]) == 0
+
+
+def test_rows_upsert_creates_missing_rows_and_overwrites_existing_ones():
+    service = ServiceFactory()
+    kept = HealthRollup.objects.create(service=service, hour=T0, checks=7, latency_histogram={})
+    rows = [
+        HealthRollup(service=service, hour=T0, checks=8, latency_histogram={"10": 8}),
+        HealthRollup(service=service, hour=T0 + timedelta(hours=1), checks=1, failures=1),
+    ]
+
+    written = rows_upsert(
+        model=HealthRollup,
+        objects=rows,
+        unique_fields=["service", "hour"],
+        fields=["checks", "failures", "degraded", "latency_histogram"],
+    )
+
+    assert written == 2
+    assert HealthRollup.objects.count() == 2
+    kept.refresh_from_db()
+    assert (kept.checks, kept.latency_histogram) == (8, {"10": 8})
+    new = HealthRollup.objects.get(hour=T0 + timedelta(hours=1))
+    assert (new.checks, new.failures, new.latency_histogram) == (1, 1, {})
+
+
+def test_rows_update_takes_plain_objects_with_the_model_named():
+    service = ServiceFactory(health_reason="old")
+
+    class Row:
+        pk = service.pk
+        health_reason = "new"
+
+    assert rows_update(model=Service, objects=[Row()], fields=["health_reason"]) == 1
+    assert Service.objects.get(pk=service.pk).health_reason == "new"

@@ -103,10 +103,14 @@ def test_health_url_comes_from_the_manifest_or_the_standard_path():
     manifest = with_manifest.current_manifest
     manifest.data["endpoints"]["health"] = "/status/health"
     manifest.save()
-    with_manifest.refresh_from_db()
-    assert health.health_url(with_manifest) == "http://127.0.0.1:9001/keli/status/health"
     bare = ServiceFactory(base_url="http://127.0.0.1:9002/")
-    assert health.health_url(bare) == "http://127.0.0.1:9002/mt/health"
+
+    targets = health.health_targets([with_manifest.pk, bare.pk])
+
+    assert {target.key: target.url for target in targets} == {
+        with_manifest.pk: "http://127.0.0.1:9001/keli/status/health",
+        bare.pk: "http://127.0.0.1:9002/mt/health",
+    }
 
 
 @pytest.mark.django_db

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -60,6 +61,11 @@ class Attempt:
     polled: bool = False
 
 
+# An operation waiting for a slot is sent by the call that frees one; should that hand-off be
+# lost (a worker killed mid-apply), the reconciler sends it again after this long.
+SLOT_WAIT_FALLBACK = timedelta(seconds=60)
+
+
 def max_calls_per_service() -> int:
     return getattr(settings, "VENDOR_MAX_CONCURRENT_CALLS", 20)
 
@@ -81,7 +87,9 @@ def _claim(operation_id: int) -> Operation | str:
     now = timezone.now()
     with transaction.atomic():
         operation = (
-            Operation.objects.select_for_update()
+            # of=: lock the operation and its tenant only. A plain FOR UPDATE would lock the
+            # joined service row too and make every claim of a service wait for the others.
+            Operation.objects.select_for_update(of=("self", "tenant"))
             .select_related("tenant__service", "tenant__organization")
             .filter(pk=operation_id)
             .first()
@@ -97,32 +105,49 @@ def _claim(operation_id: int) -> Operation | str:
         )
         if earlier_open.exists():
             return "waiting-for-earlier"  # dispatched again when the earlier one finishes
-        # Serialize claims per service (a row lock on PostgreSQL; SQLite serializes writers).
-        Service.objects.select_for_update().filter(pk=operation.tenant.service_id).first()
-        in_flight = Operation.objects.filter(
-            tenant__service_id=operation.tenant.service_id, state=OS.IN_FLIGHT
-        ).count()
-        if in_flight >= max_calls_per_service():
-            operation.next_attempt_at = now + timedelta(seconds=1)
-            operation.save(update_fields=["next_attempt_at", "updated_at"])
-            dispatch_after_commit(operation, countdown=1)
-            return "service-busy"
-        operation.polling = operation.state == OS.POLLING
+        service_id = operation.tenant.service_id
+        # A first look without the service's lock: while a vendor is at its cap (a thousand
+        # activations at once), operations park here side by side instead of queueing for it.
+        if _calls_in_flight(service_id) >= max_calls_per_service():
+            return _wait_for_slot(operation, service_id, now)
+        was_polling = operation.state == OS.POLLING
+        try:
+            with transaction.atomic():
+                Operation.objects.filter(pk=operation.pk).update(
+                    state=OS.IN_FLIGHT,
+                    attempts=F("attempts") + 1,
+                    started_at=now,
+                    waiting_for_slot_since=None,
+                    updated_at=now,
+                )
+                tenant = operation.tenant
+                target = TRANSITIONAL.get(operation.kind, {}).get(tenant.state)
+                if target:
+                    states.move(tenant, target)
+                    tenant.save(
+                        update_fields=[
+                            "state",
+                            "state_changed_at",
+                            "attention_reason",
+                            "updated_at",
+                        ]
+                    )
+                # The slot is taken last, so the service's lock is held only for the count and
+                # the commit: two claims can never both take the last slot, and claims of one
+                # service wait for each other as briefly as possible.
+                _lock_service_slots(service_id)
+                if _calls_in_flight(service_id) > max_calls_per_service():
+                    raise _ServiceAtCap
+        except IntegrityError:
+            return "tenant-busy"  # another operation of this tenant is in flight
+        except _ServiceAtCap:
+            return _wait_for_slot(operation, service_id, now)
+        # What the update wrote (the row is locked, so attempts + 1 is exact).
         operation.state = OS.IN_FLIGHT
         operation.attempts += 1
         operation.started_at = now
-        try:
-            with transaction.atomic():
-                operation.save()
-        except IntegrityError:
-            return "tenant-busy"  # another operation of this tenant is in flight
-        tenant = operation.tenant
-        target = TRANSITIONAL.get(operation.kind, {}).get(tenant.state)
-        if target:
-            states.move(tenant, target)
-            tenant.save(
-                update_fields=["state", "state_changed_at", "attention_reason", "updated_at"]
-            )
+        operation.waiting_for_slot_since = None
+        operation.polling = was_polling
     return operation
 
 
@@ -165,9 +190,9 @@ def _apply(claimed: Operation, attempt: Attempt) -> str:
     response = attempt.response
     with transaction.atomic():
         operation = (
-            # of=("self",): the subscription is a nullable (outer) join, which PostgreSQL
-            # refuses to lock; only the operation row needs the lock.
-            Operation.objects.select_for_update(of=("self",))
+            # of=: the operation and its tenant are locked. The subscription is a nullable
+            # (outer) join, which PostgreSQL refuses to lock, and the service must not be.
+            Operation.objects.select_for_update(of=("self", "tenant"))
             .select_related("tenant__service", "subscription")
             .get(pk=claimed.pk)
         )
@@ -178,7 +203,7 @@ def _apply(claimed: Operation, attempt: Attempt) -> str:
         operation.last_latency_ms = response.latency_ms
         operation.last_error_kind = response.error_kind or ""
         operation.last_error = response.error or ""
-        tenant = Tenant.objects.select_for_update().get(pk=operation.tenant_id)
+        tenant = operation.tenant
         if attempt.polled:
             outcome = _apply_poll(operation, tenant, response)
         else:
@@ -187,7 +212,75 @@ def _apply(claimed: Operation, attempt: Attempt) -> str:
         tenant.save()
         if operation.state not in Operation.OPEN_STATES:
             _dispatch_next_for_tenant(tenant)
+        # The slot is free once this commits; then it goes to the longest-waiting operation.
+        service_id = tenant.service_id
+        transaction.on_commit(lambda: _hand_slot_on(service_id))
     return outcome
+
+
+class _ServiceAtCap(Exception):
+    """Raised inside a claim's savepoint to undo it: the service's last slot went to another."""
+
+
+def _wait_for_slot(operation: Operation, service_id: int, now) -> str:
+    """Park the operation until a call of its service finishes and hands it a slot.
+
+    The next call of this service to finish sends the operation that has waited longest
+    (``_hand_slot_on``); the far next attempt is only the reconciler's safety net.
+    """
+    Operation.objects.filter(pk=operation.pk).update(
+        waiting_for_slot_since=operation.waiting_for_slot_since or now,
+        next_attempt_at=now + SLOT_WAIT_FALLBACK,
+        updated_at=now,
+    )
+    # Parked first, looked again after: a call that finished meanwhile either saw this
+    # operation waiting or left a free slot that this look finds (no lost wake-up).
+    transaction.on_commit(lambda: _hand_slot_if_free(service_id))
+    return "service-busy"
+
+
+def _calls_in_flight(service_id: int) -> int:
+    return Operation.objects.filter(tenant__service_id=service_id, state=OS.IN_FLIGHT).count()
+
+
+def _lock_service_slots(service_id: int) -> None:
+    """Serialise, per service, the last step of taking a call slot (count, then commit).
+
+    A row lock on the service (PostgreSQL; SQLite serialises writers anyway).
+    """
+    Service.objects.select_for_update().filter(pk=service_id).first()
+
+
+def _hand_slot_if_free(service_id: int) -> None:
+    if _calls_in_flight(service_id) < max_calls_per_service():
+        _hand_slot_on(service_id)
+
+
+def _hand_slot_on(service_id: int) -> None:
+    """A slot of this service is free: send the operation that has waited longest for one.
+
+    Called after a call's outcome is committed (and after an operation parked itself, in case
+    the last call finished meanwhile). The waiting operation is taken under its row lock and
+    its mark cleared before it is sent, so two callers never send the same one; a thousand
+    operations queued for a capped vendor go out as slots free up, without anyone polling.
+    """
+    waiting_for_slot = Operation.objects.filter(
+        tenant__service_id=service_id, state=OS.QUEUED, waiting_for_slot_since__isnull=False
+    )
+    if not waiting_for_slot.exists():
+        return
+    with transaction.atomic():
+        waiting = (
+            waiting_for_slot.select_for_update(skip_locked=True, of=("self",))
+            .order_by("waiting_for_slot_since", "pk")
+            .first()
+        )
+        if waiting is None:
+            return
+        waiting.waiting_for_slot_since = None
+        waiting.next_attempt_at = timezone.now()
+        waiting.save(update_fields=["waiting_for_slot_since", "next_attempt_at", "updated_at"])
+        dispatch_after_commit(waiting)
 
 
 def _apply_answer(operation: Operation, tenant: Tenant, attempt: Attempt) -> str:

@@ -196,6 +196,14 @@ class Operation(TimeStampedModel):
         null=True, blank=True, help_text=_("When the vendor accepted the call with 202.")
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    waiting_for_slot_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When it found its service's concurrent calls at the cap; it goes out when a call of "
+            "that service finishes."
+        ),
+    )
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_body_excerpt = models.TextField(blank=True)
     last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -214,7 +222,14 @@ class Operation(TimeStampedModel):
                 name="one_operation_in_flight_per_tenant",
             ),
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="operation_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="operation_due_idx"),
+            models.Index(
+                fields=["waiting_for_slot_since"],
+                condition=Q(waiting_for_slot_since__isnull=False),
+                name="operation_waiting_for_slot_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.tenant} [{self.state}]"

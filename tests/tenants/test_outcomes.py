@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone, translation
 
-from tenants import dispatch, scheduling
+from tenants import dispatch, executor, scheduling
 from tenants.executor import operation_execute
 from tenants.models import LifecycleEvent, Operation, Subscription, Tenant
 from tenants.services import (
@@ -756,5 +756,58 @@ def test_a_service_at_its_concurrency_limit_makes_the_next_call_wait(
 
     assert fresh(waiting).state == OS.QUEUED
     assert fresh(waiting).attempts == 0
-    assert dispatched == [(waiting.pk, 1)]
+    assert fresh(waiting).waiting_for_slot_since is not None
+    assert dispatched == []  # no polling: the call that frees the slot sends it
     assert stub.requests_to("activate") == []
+
+    # The call in flight finishes: its slot goes to the waiting operation, which is sent now.
+    Operation.objects.filter(pk=activation(busy).pk).update(state=OS.QUEUED, started_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(activation(busy)) == "succeeded"
+
+    assert dispatched == [(waiting.pk, None)]
+    assert fresh(waiting).waiting_for_slot_since is None
+    assert fresh(waiting).next_attempt_at <= timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(waiting) == "succeeded"
+
+
+def test_a_claim_that_loses_the_last_slot_to_another_undoes_itself_and_waits(
+    service, stub, settings, dispatched, monkeypatch, django_capture_on_commit_callbacks
+):
+    # Two claims both saw a free slot at first look; the recount under the service's lock
+    # (which includes this claim) finds the service over its cap, so this claim is undone.
+    settings.VENDOR_MAX_CONCURRENT_CALLS = 1
+    waiting = activation(subscribe(service))
+    counts = iter([0, 2, 2])  # first look, recount under the lock, the look after parking
+    monkeypatch.setattr(executor, "_calls_in_flight", lambda service_id: next(counts))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(waiting) == "service-busy"
+
+    parked = fresh(waiting)
+    assert (parked.state, parked.attempts, parked.started_at) == (OS.QUEUED, 0, None)
+    assert parked.waiting_for_slot_since is not None
+    assert fresh(waiting.tenant).state == Tenant.State.REQUESTED
+    assert stub.requests_to("activate") == []
+    assert dispatched == []
+
+
+def test_each_finished_call_hands_its_slot_to_one_waiting_operation(
+    service, stub, settings, dispatched, django_capture_on_commit_callbacks
+):
+    settings.VENDOR_MAX_CONCURRENT_CALLS = 1
+    busy = activation(subscribe(service, slug="busy_school"))
+    Operation.objects.filter(pk=busy.pk).update(state=OS.IN_FLIGHT, started_at=timezone.now())
+    waiting = [activation(subscribe(service, slug=f"school_{n}")) for n in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert [run(operation) for operation in waiting] == ["service-busy"] * 3
+    dispatched.clear()
+
+    Operation.objects.filter(pk=busy.pk).update(state=OS.QUEUED, started_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(busy) == "succeeded"
+
+    # The longest waiting goes first; the other two keep waiting for the next free slots.
+    assert dispatched == [(waiting[0].pk, None)]
+    assert [fresh(op).waiting_for_slot_since is None for op in waiting] == [True, False, False]

@@ -2,9 +2,9 @@
 
 Everything a benchmark writes lives under ``var/bench/`` (or ``$MARKET_VAR_DIR``). Each
 benchmark gets a throwaway database: a fresh SQLite file there, or on PostgreSQL a database of
-its own (``bench_market_<name>``) that it creates and drops. The broker is Redis database 9 on
-127.0.0.1 when Redis answers (flushed before use), else the filesystem broker in the
-benchmark's folder (always, with ``BENCH_BROKER=filesystem``). Settings are read once per
+its own (``bench_market_<name>``) that it creates and drops. The broker is Redis database 9
+(``BENCH_REDIS_DB`` to choose another) on 127.0.0.1 when Redis answers (flushed before use),
+else the filesystem broker in the benchmark's folder (always, with ``BENCH_BROKER=filesystem``). Settings are read once per
 process, so ``prepare`` runs before Django is set up, and each benchmark runs in a process of
 its own. Workers and the benchmark run with DEBUG off, as in production.
 """
@@ -26,7 +26,10 @@ from bench.procs import Child, Children, PeerError
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 9
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# The broker's database; set BENCH_REDIS_DB to run two benchmarks at once without one flushing
+# the other's queue.
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "9"))
 
 
 @dataclass

@@ -50,14 +50,23 @@ def _write(connection, *, columns: list, objects: Sequence[Any], batch_size: int
     size = _rows_per_statement(connection, len(columns), batch_size)
     row = "(" + ", ".join(_placeholder(connection, field) for field in columns) + ")"
     attnames = [field.attname for field in columns]
+    # Rows of a chunk share most values (the same moment, state, reason): each distinct
+    # hashable value of a column is prepared once.
+    prepared: list[dict] = [{} for _ in columns]
     written = 0
     for start in range(0, len(objects), size):
         batch = objects[start : start + size]
         params = []
         for obj in batch:
-            for field, attname in zip(columns, attnames, strict=True):
+            for field, attname, cache in zip(columns, attnames, prepared, strict=True):
                 value = obj.pk if attname == "pk" else getattr(obj, attname)
-                params.append(field.get_db_prep_save(value, connection))
+                try:
+                    key = (type(value), value)
+                    params.append(cache[key])
+                except KeyError:
+                    params.append(cache.setdefault(key, field.get_db_prep_save(value, connection)))
+                except TypeError:  # unhashable (a dict for a JSON column)
+                    params.append(field.get_db_prep_save(value, connection))
         with connection.cursor() as cursor:
             cursor.execute(statement(", ".join([row] * len(batch))), params)
             written += cursor.rowcount

@@ -12,6 +12,12 @@ Rules (amounts in whole KRW, ``ROUND_HALF_UP``):
   subscription in the month, so a plan change never bills usage twice. Rejected, failed or
   pending reports never enter a bill; the statement page lists them.
 - Regenerating a month replaces the lines in one transaction and gives the same statement.
+
+A month's run (``statements_generate_month``) bills schools in bulk: for each chunk of schools
+it reads the subscriptions, plans and collected reports in a few queries, builds every
+statement's lines in memory and writes them in one transaction, so its queries do not grow
+with the number of schools. One school's statement (``statement_generate``) goes through the
+same reading, line builder (``statement_lines``) and writer.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import calendar
 import csv
 import io
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -27,7 +34,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from monitoring.bulk import rows_update
 from monitoring.models import Statement, StatementLine, UsageReport
+from services.models import Plan, Service
 from tenants.models import Subscription
 
 logger = logging.getLogger(__name__)
@@ -35,6 +44,10 @@ logger = logging.getLogger(__name__)
 WON = Decimal(1)
 QUANTITY_STEP = Decimal("0.0001")
 CURRENCY = "KRW"
+# A month's run reads and writes this many schools' statements per transaction.
+SCHOOLS_PER_TRANSACTION = 1000
+STATEMENT_BATCH = 1000
+LINE_BATCH = 5000
 
 
 def _next_month(month: date) -> date:
@@ -133,18 +146,16 @@ def _usage_lines(subscription: Subscription, report: UsageReport) -> list[LineDr
     return lines
 
 
-def statement_drafts(*, organization_id: int, month: date) -> list[LineDraft]:
-    """The lines a school's statement for ``month`` must have, in a stable order."""
-    month = month.replace(day=1)
-    subscriptions = list(
-        Subscription.objects.filter(
-            organization_id=organization_id,
-            starts_on__lt=_next_month(month),
-            ends_on__gt=month,
-        )
-        .select_related("service", "plan")
-        .order_by("service__name", "starts_on", "pk")
-    )
+def statement_lines(
+    subscriptions: Sequence[Subscription], reports: Mapping[int, UsageReport], month: date
+) -> list[LineDraft]:
+    """One school's lines for ``month``, in a stable order: its plans, then its usage.
+
+    ``subscriptions`` are the school's subscriptions that overlap the month, ordered by service
+    name, start and pk, each with its ``service`` and ``plan``; ``reports`` maps tenant pks to
+    their collected reports of the month (other tenants' entries are ignored). Every statement
+    is built here, one school's or a whole month's.
+    """
     drafts: list[LineDraft] = []
     latest_by_tenant: dict[int, Subscription] = {}
     for subscription in subscriptions:
@@ -154,12 +165,128 @@ def statement_drafts(*, organization_id: int, month: date) -> list[LineDraft]:
         drafts.append(line)
         if subscription.tenant_id is not None:
             latest_by_tenant[subscription.tenant_id] = subscription  # ordered by starts_on
-    reports = UsageReport.objects.filter(
-        tenant_id__in=list(latest_by_tenant), month=month, state=UsageReport.State.COLLECTED
-    )
-    for report in sorted(reports, key=lambda r: latest_by_tenant[r.tenant_id].service.name):
+    collected = [reports[tenant] for tenant in latest_by_tenant if tenant in reports]
+    for report in sorted(collected, key=lambda r: latest_by_tenant[r.tenant_id].service.name):
         drafts.extend(_usage_lines(latest_by_tenant[report.tenant_id], report))
     return drafts
+
+
+def _month_drafts(*, organization_ids: Sequence[int], month: date) -> dict[int, list[LineDraft]]:
+    """Every listed school's lines for ``month``, read in four queries however many schools."""
+    subscriptions = Subscription.objects.filter(
+        organization_id__in=list(organization_ids),
+        starts_on__lt=_next_month(month),
+        ends_on__gt=month,
+    )
+    ordered = list(
+        subscriptions.only(
+            "organization",
+            "service",
+            "plan",
+            "tenant",
+            "status",
+            "starts_on",
+            "ends_on",
+            "ended_at",
+        ).order_by("organization_id", "service__name", "starts_on", "pk")
+    )
+    # A month has thousands of subscriptions but few services and plans: one object each.
+    services = Service.objects.in_bulk({s.service_id for s in ordered})
+    plans = Plan.objects.in_bulk({s.plan_id for s in ordered})
+    by_school: dict[int, list[Subscription]] = {pk: [] for pk in organization_ids}
+    for subscription in ordered:
+        subscription.service = services[subscription.service_id]
+        subscription.plan = plans[subscription.plan_id]
+        by_school[subscription.organization_id].append(subscription)
+    reports = {
+        report.tenant_id: report
+        for report in UsageReport.objects.filter(
+            month=month,
+            state=UsageReport.State.COLLECTED,
+            tenant_id__in=subscriptions.filter(tenant__isnull=False).values("tenant_id"),
+        ).only("tenant", "month", "metrics")
+    }
+    return {
+        organization_id: statement_lines(school_subscriptions, reports, month)
+        for organization_id, school_subscriptions in by_school.items()
+    }
+
+
+def statement_drafts(*, organization_id: int, month: date) -> list[LineDraft]:
+    """The lines a school's statement for ``month`` must have, in a stable order."""
+    month = month.replace(day=1)
+    return _month_drafts(organization_ids=[organization_id], month=month)[organization_id]
+
+
+def _statements_write(*, month: date, drafts: Mapping[int, list[LineDraft]]) -> dict[int, int]:
+    """Create or replace the statements of the schools in ``drafts`` (school pk → its lines).
+
+    Runs in the caller's transaction with a fixed number of queries: the missing statements
+    are inserted, every one of them is locked, their lines are replaced and their totals set. A
+    school without lines and without a statement gets none. Returns school pk → statement pk.
+    """
+    Statement.objects.bulk_create(
+        [
+            Statement(organization_id=organization_id, month=month, currency=CURRENCY)
+            for organization_id, lines in drafts.items()
+            if lines
+        ],
+        ignore_conflicts=True,  # one that exists is replaced below, under its lock
+        batch_size=STATEMENT_BATCH,
+    )
+    statements = dict(
+        Statement.objects.select_for_update()
+        .filter(month=month, organization_id__in=list(drafts))
+        .order_by("pk")
+        .values_list("organization_id", "pk")
+    )
+    if not statements:
+        return {}
+    StatementLine.objects.filter(statement_id__in=list(statements.values())).delete()
+    StatementLine.objects.bulk_create(
+        [
+            StatementLine(
+                statement_id=statement_id,
+                subscription_id=draft.subscription_id,
+                kind=draft.kind,
+                description=draft.description,
+                quantity=draft.quantity,
+                unit_price=draft.unit_price,
+                amount=draft.amount,
+            )
+            for organization_id, statement_id in statements.items()
+            for draft in drafts[organization_id]
+        ],
+        batch_size=LINE_BATCH,
+    )
+    now = timezone.now()  # the statements' last write: their lines are in
+    rows_update(
+        model=Statement,
+        objects=[
+            Statement(
+                pk=statement_id,
+                total=sum((draft.amount for draft in drafts[organization_id]), Decimal(0)),
+                currency=CURRENCY,
+                updated_at=now,
+            )
+            for organization_id, statement_id in statements.items()
+        ],
+        fields=["total", "currency", "updated_at"],
+    )
+    return statements
+
+
+def statements_generate(*, organization_ids: Sequence[int], month: date) -> dict[int, int]:
+    """Create or replace these schools' statements for ``month`` in one transaction.
+
+    Returns school pk → statement pk for the schools that have one afterwards (a school with
+    nothing to bill and no statement gets none). The number of queries does not grow with the
+    number of schools.
+    """
+    month = month.replace(day=1)
+    with transaction.atomic():
+        drafts = _month_drafts(organization_ids=organization_ids, month=month)
+        return _statements_write(month=month, drafts=drafts)
 
 
 def statement_generate(*, organization_id: int, month: date) -> Statement | None:
@@ -168,52 +295,29 @@ def statement_generate(*, organization_id: int, month: date) -> Statement | None
     Deterministic: the same subscriptions and reports always give the same lines and total.
     """
     month = month.replace(day=1)
-    with transaction.atomic():
-        drafts = statement_drafts(organization_id=organization_id, month=month)
-        existing = (
-            Statement.objects.select_for_update()
-            .filter(organization_id=organization_id, month=month)
-            .first()
-        )
-        if not drafts and existing is None:
-            return None
-        statement = existing or Statement.objects.create(
-            organization_id=organization_id, month=month, currency=CURRENCY
-        )
-        statement.lines.all().delete()
-        StatementLine.objects.bulk_create(
-            [
-                StatementLine(
-                    statement=statement,
-                    subscription_id=draft.subscription_id,
-                    kind=draft.kind,
-                    description=draft.description,
-                    quantity=draft.quantity,
-                    unit_price=draft.unit_price,
-                    amount=draft.amount,
-                )
-                for draft in drafts
-            ]
-        )
-        statement.total = sum((draft.amount for draft in drafts), Decimal(0))
-        statement.currency = CURRENCY
-        statement.save(update_fields=["total", "currency", "updated_at"])
-    return statement
+    statement_id = statements_generate(organization_ids=[organization_id], month=month).get(
+        organization_id
+    )
+    return None if statement_id is None else Statement.objects.get(pk=statement_id)
 
 
 def statements_generate_month(*, month: date) -> int:
-    """Generate every school's statement for ``month``; return how many exist afterwards."""
+    """Generate every school's statement for ``month``; return how many exist afterwards.
+
+    Schools go in chunks of ``SCHOOLS_PER_TRANSACTION``, each chunk read and written in bulk in
+    one transaction (a fixed number of queries per chunk, not per school).
+    """
     month = month.replace(day=1)
-    organization_ids = (
+    organization_ids = list(
         Subscription.objects.filter(starts_on__lt=_next_month(month), ends_on__gt=month)
         .values_list("organization_id", flat=True)
         .distinct()
         .order_by("organization_id")
     )
     count = 0
-    for organization_id in list(organization_ids):
-        if statement_generate(organization_id=organization_id, month=month) is not None:
-            count += 1
+    for start in range(0, len(organization_ids), SCHOOLS_PER_TRANSACTION):
+        chunk = organization_ids[start : start + SCHOOLS_PER_TRANSACTION]
+        count += len(statements_generate(organization_ids=chunk, month=month))
     return count
 
 

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from monitoring import billing
 from monitoring.models import Statement, StatementLine, UsageReport
@@ -218,3 +220,156 @@ def test_csv_lists_every_line_and_the_total_without_formulas():
     assert rows[1][4:] == ["15", "3333.3333", "50000", "KRW"]
     assert rows[-1] == ["2026-04", "Hallym University", "total", "", "", "", "50000", "KRW"]
     assert len(rows) == 3
+
+
+# --- a whole month at once -----------------------------------------------------------------------
+
+
+def snapshot(statement):
+    return (
+        statement.total,
+        statement.currency,
+        [
+            (line.subscription_id, line.kind, line.description, line.quantity,
+             line.unit_price, line.amount)
+            for line in statement.lines.order_by("id")
+        ],
+    )  # fmt: skip
+
+
+def report(subscription, month=MARCH, **metrics):
+    return UsageReport.objects.create(
+        tenant=subscription.tenant, month=month, state=UsageReport.State.COLLECTED, metrics=metrics
+    )
+
+
+def school_with_usage(*, services=2):
+    school = OrganizationFactory()
+    for _ in range(services):
+        subscription = subscribe(
+            school,
+            starts_on=date(2026, 3, 5),
+            ends_on=date(2027, 3, 5),
+            plan_fields={"unit_prices": {"api_calls": "0.5"}},
+        )
+        report(subscription, api_calls=1001)
+    return school
+
+
+def test_the_months_run_bills_every_school_as_it_would_be_billed_alone():
+    prorated = school_with_usage()
+    ended = OrganizationFactory()
+    subscribe(
+        ended,
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2027, 1, 1),
+        status=Subscription.Status.ENDED,
+        ended_at=datetime(2026, 3, 10, 5, 0, tzinfo=UTC),
+    )
+    subscribe(
+        ended,
+        price=1_200_000,
+        starts_on=date(2025, 6, 1),
+        ends_on=date(2026, 6, 1),
+        plan_fields={"billing_period": "yearly", "unit_prices": {"ai_tokens": "0.01"}},
+    )
+    # A plan change in the month: usage is billed once, at the later plan's prices.
+    changed = OrganizationFactory()
+    service = ServiceFactory()
+    old = subscribe(
+        changed,
+        service=service,
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2026, 3, 16),
+        status=Subscription.Status.ENDED,
+        plan_fields={"code": "basic", "unit_prices": {"api_calls": "9"}},
+    )
+    subscribe(
+        changed,
+        service=service,
+        tenant=old.tenant,
+        starts_on=date(2026, 3, 16),
+        ends_on=date(2027, 3, 16),
+        plan_fields={"code": "premium", "unit_prices": {"api_calls": "2"}},
+    )
+    report(old, api_calls=10)
+    cancelled = OrganizationFactory()  # cancelled without an end: nothing to bill
+    subscribe(
+        cancelled,
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2027, 1, 1),
+        status=Subscription.Status.CANCELLED,
+    )
+    schools = [prorated, ended, changed, cancelled]
+    alone = {}
+    for school in schools:
+        statement = billing.statement_generate(organization_id=school.pk, month=MARCH)
+        alone[school.pk] = None if statement is None else snapshot(statement)
+    assert alone[cancelled.pk] is None
+    assert [line[1] for line in alone[changed.pk][2]] == ["plan", "plan", "usage"]
+    assert alone[changed.pk][2][-1][5] == Decimal(20)  # 10 × 2, the later plan's price
+    Statement.objects.all().delete()
+
+    assert billing.statements_generate_month(month=MARCH) == 3
+
+    together = {s.organization_id: snapshot(s) for s in Statement.objects.all()}
+    assert together == {pk: lines for pk, lines in alone.items() if lines is not None}
+
+
+def test_running_a_month_twice_creates_nothing_twice():
+    schools = [school_with_usage(), school_with_usage()]
+    assert billing.statements_generate_month(month=MARCH) == 2
+    first = {s.pk: snapshot(s) for s in Statement.objects.all()}
+
+    assert billing.statements_generate_month(month=MARCH) == 2
+
+    assert {s.pk: snapshot(s) for s in Statement.objects.all()} == first
+    assert Statement.objects.count() == len(schools)
+    assert StatementLine.objects.count() == 2 * 4
+
+
+def test_the_months_run_empties_a_statement_that_has_nothing_left_to_bill():
+    school = OrganizationFactory()
+    subscription = subscribe(school, starts_on=date(2026, 1, 1), ends_on=date(2027, 1, 1))
+    statement = billing.statement_generate(organization_id=school.pk, month=MARCH)
+    Subscription.objects.filter(pk=subscription.pk).update(status=Subscription.Status.CANCELLED)
+
+    assert billing.statements_generate_month(month=MARCH) == 1
+
+    statement.refresh_from_db()
+    assert statement.total == 0
+    assert statement.lines.count() == 0
+
+
+def test_the_months_run_takes_no_more_queries_for_six_schools_than_for_one(
+    django_assert_max_num_queries,
+):
+    school_with_usage()
+    with CaptureQueriesContext(connection) as one:
+        assert billing.statements_generate_month(month=MARCH) == 1
+    Statement.objects.all().delete()
+    for _ in range(5):
+        school_with_usage()
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert billing.statements_generate_month(month=MARCH) == 6
+    assert StatementLine.objects.count() == 6 * 4
+
+
+def test_the_months_run_writes_schools_in_chunks(monkeypatch):
+    for _ in range(5):
+        school_with_usage(services=1)
+    chunks = []
+    generate = billing.statements_generate
+
+    def recorded(*, organization_ids, month):
+        chunks.append(len(organization_ids))
+        return generate(organization_ids=organization_ids, month=month)
+
+    monkeypatch.setattr(billing, "SCHOOLS_PER_TRANSACTION", 2)
+    monkeypatch.setattr(billing, "statements_generate", recorded)
+
+    assert billing.statements_generate_month(month=MARCH) == 5
+
+    assert chunks == [2, 2, 1]
+    # 100,000 × 27/31 = 87,096.77 → 87,097; 1,001 api calls × 0.5 = 500.5 → 501.
+    assert sorted(s.total for s in Statement.objects.all()) == [87097 + 501] * 5

@@ -21,15 +21,19 @@ A report moves ``pending`` → ``collected`` | ``rejected`` | ``failed``:
 Collection is idempotent per tenant and month (the unique constraint plus a lease: a report is
 claimed by moving ``next_attempt_at`` forward before the vendor is called). Calls run on a
 thread pool; the threads only do HTTP, every database read and write stays on the caller's
-thread.
+thread. A chunk of reports costs a fixed number of queries however many reports it holds, and
+each thread keeps to one service at a time with one ``VendorClient`` (one session, its
+connection kept alive) for the reports of that service it takes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import uuid
-from collections.abc import Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -42,11 +46,17 @@ from django.utils import timezone
 
 from market.models import MarketPolicy
 from monitoring import alerts, billing
+from monitoring.bulk import rows_update
 from monitoring.models import Statement, UsageReport
 from monitoring.selectors import LIVE_TENANT_STATES
 from services.models import Service
-from services.vendor_client.client import UnknownEndpoint, VendorResponse
-from services.vendor_targets import client_for
+from services.vendor_client.client import (
+    UnknownEndpoint,
+    VendorClient,
+    VendorResponse,
+    VendorTarget,
+)
+from services.vendor_targets import vendor_target
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -115,21 +125,32 @@ def required_metrics(service: Service) -> tuple[str, ...]:
     return SEED_METRICS
 
 
-def usage_tenants(*, month: date, mandatory: bool | None = None) -> list[Tenant]:
-    """Tenants to ask for ``month``: live in that month, of a service that reports usage."""
+def usage_tenant_ids(*, month: date, mandatory: bool | None = None) -> list[int]:
+    """Tenants to ask for ``month``: live in that month, of a service that reports usage.
+
+    Each service's manifest is read once, not once per tenant (a month holds thousands).
+    """
     if mandatory is None:
         mandatory = MarketPolicy.load().usage_reports_mandatory
     start, end = month_bounds(month)
-    tenants = (
+    tenants = list(
         Tenant.objects.filter(created_at__lt=end)
         .filter(
             Q(state__in=LIVE_TENANT_STATES)
             | Q(state__in=ENDED_TENANT_STATES, state_changed_at__gte=start)
         )
-        .select_related("service__current_manifest")
         .order_by("pk")
+        .values_list("pk", "service_id")
     )
-    return [t for t in tenants if mandatory or service_declares_usage(t.service)]
+    if mandatory:
+        return [pk for pk, _service_id in tenants]
+    services = Service.objects.filter(pk__in={service_id for _pk, service_id in tenants})
+    reporting = {
+        service.pk
+        for service in services.select_related("current_manifest")
+        if service_declares_usage(service)
+    }
+    return [pk for pk, service_id in tenants if service_id in reporting]
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -169,9 +190,11 @@ def usage_reports_prepare(*, month: date, now: datetime | None = None) -> list[i
     """Create the month's missing reports (idempotent) and return the ids due now."""
     now = now or timezone.now()
     month = month_first(month)
-    tenants = usage_tenants(month=month)
     UsageReport.objects.bulk_create(
-        [UsageReport(tenant=tenant, month=month, next_attempt_at=now) for tenant in tenants],
+        [
+            UsageReport(tenant_id=tenant_id, month=month, next_attempt_at=now)
+            for tenant_id in usage_tenant_ids(month=month)
+        ],
         ignore_conflicts=True,
         batch_size=500,
     )
@@ -179,11 +202,16 @@ def usage_reports_prepare(*, month: date, now: datetime | None = None) -> list[i
 
 
 def usage_reports_due(*, now: datetime | None = None, month: date | None = None) -> list[int]:
+    """The ids of the reports due now.
+
+    One service's reports come together, so that a chunk holds few services and its calls share
+    connections.
+    """
     now = now or timezone.now()
     reports = UsageReport.objects.filter(state=UsageReport.State.PENDING, next_attempt_at__lte=now)
     if month is not None:
         reports = reports.filter(month=month_first(month))
-    return list(reports.order_by("pk").values_list("pk", flat=True))
+    return list(reports.order_by("tenant__service_id", "pk").values_list("pk", flat=True))
 
 
 def _claim(*, report_ids: Sequence[int], now: datetime) -> list[int]:
@@ -219,21 +247,115 @@ def _request_id(report: UsageReport, *, fresh: bool) -> str:
     return str(uuid.uuid5(REQUEST_ID_NAMESPACE, f"usage:{report.pk}:{month_label(report.month)}"))
 
 
-def _ask(report: UsageReport, *, fresh: bool) -> VendorResponse | str:
-    """One vendor call, made on a worker thread; a string is a reason no call could be made."""
-    tenant = report.tenant
+def _not_callable(exc: Exception) -> str:
+    return f"the call could not be made ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def _targets(services: Iterable[Service]) -> dict[int, VendorTarget | str]:
+    """Each service's vendor target (credentials decrypted once per chunk), or why there is none."""
+    targets: dict[int, VendorTarget | str] = {}
+    for service in services:
+        try:
+            targets[service.pk] = vendor_target(service)
+        except Exception as exc:  # bad data of one service must not stop the others
+            logger.exception("usage calls to service %s could not be prepared", service.pk)
+            targets[service.pk] = _not_callable(exc)
+    return targets
+
+
+def _open_client(target: VendorTarget | str) -> VendorClient | str:
+    if isinstance(target, str):
+        return target
     try:
-        with client_for(tenant.service) as client:
-            return client.usage(
-                tenant.tenant_id,
-                month=month_label(report.month),
-                request_id=_request_id(report, fresh=fresh),
-            )
+        return VendorClient(target)
+    except Exception as exc:  # as above: one service's problem is that service's reports'
+        logger.exception("no vendor client for service %s", target.service_id)
+        return _not_callable(exc)
+
+
+def _ask(report: UsageReport, client: VendorClient, *, fresh: bool) -> VendorResponse | str:
+    """One vendor call, made on a worker thread; a string is a reason no call could be made."""
+    try:
+        return client.usage(
+            report.tenant.tenant_id,
+            month=month_label(report.month),
+            request_id=_request_id(report, fresh=fresh),
+        )
     except UnknownEndpoint:
         return "the service declares no usage_report endpoint in its manifest"
     except Exception as exc:  # a bug or bad data for one tenant must not stop the others
         logger.exception("usage call for report %s could not be made", report.pk)
-        return f"the call could not be made ({type(exc).__name__}: {str(exc)[:200]})"
+        return _not_callable(exc)
+
+
+class _ServiceQueues:
+    """A chunk's reports waiting for their call, one queue per service, shared by the threads.
+
+    A thread asks for work naming the service it called last and gets another report of that
+    service while there is one, so one client (one session, its connection kept alive) serves
+    them all; once that queue is empty it moves to the service with the most reports left per
+    thread already on it. So a slow service never leaves threads idle, and the calls of a
+    chunk open about one connection per thread, not one per report.
+    """
+
+    def __init__(self, reports: Sequence[UsageReport]) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[int, deque[int]] = defaultdict(deque)
+        for index, report in enumerate(reports):
+            self._waiting[report.tenant.service_id].append(index)
+        self._threads_on: Counter[int] = Counter()
+
+    def take(self, service_id: int | None) -> tuple[int, int] | None:
+        """``(service id, index of the report)`` to call next; None once every one is taken."""
+        with self._lock:
+            waiting = self._waiting.get(service_id) if service_id is not None else None
+            if waiting:
+                return service_id, waiting.popleft()
+            if service_id is not None:
+                self._threads_on[service_id] -= 1
+            left = [s for s, queue in self._waiting.items() if queue]
+            if not left:
+                return None
+            chosen = max(
+                left, key=lambda s: (len(self._waiting[s]) / (self._threads_on[s] + 1), -s)
+            )
+            self._threads_on[chosen] += 1
+            return chosen, self._waiting[chosen].popleft()
+
+
+def _ask_all(
+    reports: Sequence[UsageReport],
+    *,
+    targets: dict[int, VendorTarget | str],
+    threads: int,
+    fresh: bool,
+) -> list[VendorResponse | str]:
+    """Every report's answer, in the order of ``reports``, asked on up to ``threads`` threads."""
+    answers: list[VendorResponse | str] = [""] * len(reports)
+    queues = _ServiceQueues(reports)
+
+    def run() -> None:
+        service_id: int | None = None
+        client: VendorClient | str = ""
+        try:
+            while (taken := queues.take(service_id)) is not None:
+                if taken[0] != service_id:
+                    if isinstance(client, VendorClient):
+                        client.close()
+                    service_id, client = taken[0], _open_client(targets[taken[0]])
+                report = reports[taken[1]]
+                answers[taken[1]] = (
+                    client if isinstance(client, str) else _ask(report, client, fresh=fresh)
+                )
+        finally:
+            if isinstance(client, VendorClient):
+                client.close()
+
+    workers = max(1, min(threads, len(reports)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usage") as pool:
+        for future in [pool.submit(run) for _ in range(workers)]:
+            future.result()
+    return answers
 
 
 def _backoff(attempts: int, retry_after: int | None) -> timedelta:
@@ -265,7 +387,34 @@ def _apply_answer(report: UsageReport, answer: VendorResponse | str, now: dateti
         report.state, report.error = State.FAILED, answer.error or "no usable answer"
     if report.state != State.PENDING:
         report.next_attempt_at = now
-    report.updated_at = now  # bulk_update does not touch auto_now fields
+    report.updated_at = now  # rows_update does not touch auto_now fields
+
+
+def _reports_with_services(report_ids: Sequence[int]) -> list[UsageReport]:
+    """The reports, each with its tenant and the tenant's service (manifest and credentials).
+
+    Four queries for any number of reports; each service is loaded once, not once per report.
+    """
+    reports = list(UsageReport.objects.filter(pk__in=list(report_ids)).order_by("pk"))
+    if not reports:
+        return []
+    tenants = {
+        tenant.pk: tenant
+        for tenant in Tenant.objects.filter(pk__in={r.tenant_id for r in reports}).only(
+            "tenant_id", "organization", "service"
+        )
+    }
+    services = {
+        service.pk: service
+        for service in Service.objects.filter(pk__in={t.service_id for t in tenants.values()})
+        .select_related("current_manifest")
+        .prefetch_related("credentials")
+    }
+    for tenant in tenants.values():
+        tenant.service = services[tenant.service_id]
+    for report in reports:
+        report.tenant = tenants[report.tenant_id]
+    return reports
 
 
 def usage_reports_collect(
@@ -277,26 +426,20 @@ def usage_reports_collect(
 ) -> CollectResult:
     """Ask the vendors for the due reports among ``report_ids`` and store what they answer."""
     now = now or timezone.now()
-    claimed = _claim(report_ids=report_ids, now=now)
-    reports = list(
-        UsageReport.objects.filter(pk__in=claimed)
-        .select_related("tenant__service__current_manifest", "tenant__service__vendor")
-        .prefetch_related("tenant__service__credentials")
-        .order_by("pk")
-    )
+    reports = _reports_with_services(_claim(report_ids=report_ids, now=now))
     if not reports:
         return CollectResult(0, 0, 0, 0)
-    workers = min(threads or thread_count(), len(reports))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usage") as pool:
-        answers = list(pool.map(lambda r: _ask(r, fresh=fresh_request_ids), reports))
+    targets = _targets({report.tenant.service for report in reports})
+    answers = _ask_all(
+        reports, targets=targets, threads=threads or thread_count(), fresh=fresh_request_ids
+    )
     finished_at = timezone.now()
     for report, answer in zip(reports, answers, strict=True):
         _apply_answer(report, answer, finished_at)
     with transaction.atomic():
-        UsageReport.objects.bulk_update(
-            reports,
-            ["state", "metrics", "error", "collected_at", "next_attempt_at", "updated_at"],
-            batch_size=500,
+        rows_update(
+            objects=reports,
+            fields=["state", "metrics", "error", "collected_at", "next_attempt_at", "updated_at"],
         )
     _after_collection(reports, now=finished_at)
     count = {state: 0 for state in UsageReport.State.values}
@@ -332,10 +475,20 @@ def _after_collection(reports: list[UsageReport], *, now: datetime) -> None:
                 service_ids=newly, month_label=", ".join(month_label(m) for m in months)
             )
     # A report collected after its month was billed completes that bill.
-    billed = {(r.tenant.organization_id, r.month) for r in reports if r.state == State.COLLECTED}
+    collected = {(r.tenant.organization_id, r.month) for r in reports if r.state == State.COLLECTED}
+    if not collected:
+        return
+    billed = collected & set(
+        Statement.objects.filter(
+            organization_id__in={organization_id for organization_id, _month in collected},
+            month__in={month for _organization_id, month in collected},
+        ).values_list("organization_id", "month")
+    )
+    schools_by_month: dict[date, list[int]] = defaultdict(list)
     for organization_id, month in sorted(billed):
-        if Statement.objects.filter(organization_id=organization_id, month=month).exists():
-            billing.statement_generate(organization_id=organization_id, month=month)
+        schools_by_month[month].append(organization_id)
+    for month, organization_ids in sorted(schools_by_month.items()):
+        billing.statements_generate(organization_ids=organization_ids, month=month)
 
 
 def usage_report_request(

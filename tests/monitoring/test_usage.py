@@ -2,14 +2,18 @@
 
 import math
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring import usage
-from monitoring.models import UsageReport
+from monitoring.models import Statement, UsageReport
 from services.models import Service
+from services.vendor_client.client import VendorClient
 from tenants.models import Tenant
 from tests.factories import ServiceFactory, TenantFactory
 from tests.monitoring.helpers import service_with_manifest
@@ -293,3 +297,146 @@ def test_on_demand_collection_retries_a_rejected_report(policy):
         report = usage.usage_collect_for_tenant(tenant_id=tenant.pk, month=MONTH)
     assert report.state == UsageReport.State.COLLECTED
     assert report.error == ""
+
+
+# --- cost per chunk --------------------------------------------------------------------------------
+
+
+def test_preparing_a_month_takes_the_same_queries_for_more_tenants(policy):
+    services = [service_with_manifest(), service_with_manifest(), ServiceFactory()]
+    for service in services:
+        live_tenant(service=service)
+    with CaptureQueriesContext(connection) as few:
+        usage.usage_reports_prepare(month=MONTH)
+    for service in services:
+        for _ in range(5):
+            live_tenant(service=service)
+    with CaptureQueriesContext(connection) as many:
+        ids = usage.usage_reports_prepare(month=date(2026, 3, 1))
+    assert len(ids) == 12  # the silent service's 6 tenants are not asked
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_due_reports_come_one_service_after_another(policy):
+    first, second = service_with_manifest(), service_with_manifest()
+    for service in (second, first, second, first):
+        live_tenant(service=service)
+    ids = usage.usage_reports_prepare(month=MONTH)
+    services = [UsageReport.objects.get(pk=pk).tenant.service_id for pk in ids]
+    assert services == [first.pk, first.pk, second.pk, second.pk]
+
+
+def test_collecting_ten_reports_takes_no_more_queries_than_two(
+    policy, django_assert_max_num_queries
+):
+    services = [service_with_manifest(), service_with_manifest()]
+    tenants = [live_tenant(service=services[n % 2]) for n in range(12)]
+    for tenant in tenants:  # billed already: every collected report completes its statement
+        Statement.objects.create(organization=tenant.organization, month=MONTH)
+    ids = usage.usage_reports_prepare(month=MONTH)
+    few, many = [ids[0], ids[-1]], ids[1:-1]  # both services in each
+    with responses.RequestsMock() as mock:
+        for tenant in tenants:
+            answer(mock, tenant)
+        with CaptureQueriesContext(connection) as two:
+            assert usage.usage_reports_collect(report_ids=few, threads=4).collected == 2
+        with django_assert_max_num_queries(len(two.captured_queries)):
+            assert usage.usage_reports_collect(report_ids=many, threads=4).collected == 10
+    assert set(UsageReport.objects.values_list("state", flat=True)) == {UsageReport.State.COLLECTED}
+
+
+class CountingClient(VendorClient):
+    opened: list[str]
+    closed: list[str]
+
+    def __init__(self, target):
+        super().__init__(target)
+        self.opened.append(target.service_id)
+
+    def close(self):
+        self.closed.append(self.target.service_id)
+        super().close()
+
+
+@pytest.fixture
+def counting_client(monkeypatch):
+    monkeypatch.setattr(CountingClient, "opened", [], raising=False)
+    monkeypatch.setattr(CountingClient, "closed", [], raising=False)
+    monkeypatch.setattr(usage, "VendorClient", CountingClient)
+    return CountingClient
+
+
+def test_a_thread_asks_one_services_tenants_with_one_client(policy, counting_client):
+    service = service_with_manifest()
+    tenants = [live_tenant(service=service) for _ in range(30)]
+    with responses.RequestsMock() as mock:
+        for tenant in tenants:
+            answer(mock, tenant)
+        result = collect(threads=3)
+        assert len(mock.calls) == 30
+    assert result.collected == 30
+    assert 1 <= len(counting_client.opened) <= 3  # one per thread, not one per report
+    assert sorted(counting_client.closed) == sorted(counting_client.opened)
+
+
+def test_threads_move_to_another_service_only_when_theirs_has_no_reports_left(
+    policy, counting_client
+):
+    services = [service_with_manifest(), service_with_manifest()]
+    tenants = [live_tenant(service=services[n % 2]) for n in range(30)]
+    with responses.RequestsMock() as mock:
+        for tenant in tenants:
+            answer(mock, tenant)
+        result = collect(threads=3)
+    assert result.collected == 30
+    # A thread never goes back to a service it left: at most one client per thread and service.
+    assert len(counting_client.opened) <= 3 * 2
+    assert sorted(counting_client.closed) == sorted(counting_client.opened)
+
+
+def test_service_queues_hand_out_every_report_once_keeping_threads_on_their_service():
+    services = [1, 1, 1, 1, 2, 2, 3]
+    queues = usage._ServiceQueues(
+        [SimpleNamespace(tenant=SimpleNamespace(service_id=s)) for s in services]
+    )
+
+    first = queues.take(None)
+    assert first == (1, 0)  # the service with the most reports
+    assert queues.take(None) == (2, 4)  # 2 left per thread beats service 1's 3 left for 2
+    assert queues.take(1) == (1, 1)  # a thread keeps to its service
+    taken = [first[1], 4, 1]
+    current = {"a": 1, "b": 2}
+    while True:
+        progressed = False
+        for thread, service_id in current.items():
+            item = queues.take(service_id)
+            if item is not None:
+                progressed = True
+                current[thread] = item[0]
+                taken.append(item[1])
+        if not progressed:
+            break
+    assert sorted(taken) == list(range(len(services)))
+    assert queues.take(None) is None
+
+
+def test_a_service_whose_calls_cannot_be_prepared_fails_only_its_own_reports(policy, monkeypatch):
+    broken, working = service_with_manifest(), service_with_manifest()
+    broken_tenant, working_tenant = live_tenant(service=broken), live_tenant(service=working)
+    real_target = usage.vendor_target
+
+    def vendor_target(service):
+        if service.pk == broken.pk:
+            raise ValueError("the credential cannot be decrypted")
+        return real_target(service)
+
+    monkeypatch.setattr(usage, "vendor_target", vendor_target)
+    with responses.RequestsMock() as mock:
+        answer(mock, working_tenant)
+        result = collect()
+        assert len(mock.calls) == 1
+
+    assert (result.collected, result.failed) == (1, 1)
+    failed = UsageReport.objects.get(tenant=broken_tenant)
+    assert failed.state == UsageReport.State.FAILED
+    assert "could not be made (ValueError: the credential cannot be decrypted)" in failed.error

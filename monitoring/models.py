@@ -91,6 +91,9 @@ class UsageReport(TimeStampedModel):
                 fields=["tenant", "month"], name="one_usage_report_per_tenant_month"
             )
         ]
+        # The API's list order (newest month first, then id): a page reads its rows off the
+        # index instead of sorting every report (240,000 at 20,000 tenants).
+        indexes = [models.Index(fields=["-month", "id"], name="usage_report_month_id_idx")]
 
     def __str__(self):
         return f"usage of {self.tenant} for {self.month:%Y-%m}"

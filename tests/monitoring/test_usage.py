@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring import usage
+from monitoring.api.views import UsageReportViewSet
 from monitoring.models import Statement, UsageReport
 from services.models import Service
 from services.vendor_client.client import VendorClient
@@ -440,3 +441,9 @@ def test_a_service_whose_calls_cannot_be_prepared_fails_only_its_own_reports(pol
     failed = UsageReport.objects.get(tenant=broken_tenant)
     assert failed.state == UsageReport.State.FAILED
     assert "could not be made (ValueError: the credential cannot be decrypted)" in failed.error
+
+
+def test_the_api_list_order_is_the_order_of_an_index():
+    """The usage list sorts by ``ordering``; an index in that order spares PostgreSQL the sort."""
+    indexed = [index.fields for index in UsageReport._meta.indexes]
+    assert UsageReportViewSet.ordering in indexed

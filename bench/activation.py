@@ -6,7 +6,7 @@ distinct ``X-Market-Request-Id`` values it saw. One service is registered throug
 ``service_register``; ``--size`` schools each get a subscription through
 ``tenants.services.subscription_create``, all in one transaction, so their activations are
 dispatched together when it commits. Real Celery workers (``--workers`` processes with a
-thread pool of ``--threads`` each, more slots than the cap so the cap is the limit) run
+thread pool of ``--concurrency`` each, more slots than the cap so the cap is the limit) run
 ``tenants.execute_operation``; ``VENDOR_MAX_CONCURRENT_CALLS`` is ``--cap`` (20). The database
 is PostgreSQL (a database of our own on 127.0.0.1:5432, dropped afterwards): the executor
 serialises claims of one service with a row lock, which SQLite cannot show. Redis db 9 is
@@ -38,12 +38,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--size", type=int, default=1000, help="subscriptions (1000)")
     parser.add_argument("--delay-ms", type=float, default=200, help="vendor answer delay (200)")
     parser.add_argument("--cap", type=int, default=20, help="VENDOR_MAX_CONCURRENT_CALLS (20)")
-    parser.add_argument("--workers", type=int, default=1, help="celery workers (1)")
+    # The lifecycle's deployment (docker-compose.yml): one worker process per core, each with
+    # a thread pool, as the calls mostly wait on vendors (24 prefork processes on two cores
+    # spend their time waiting for the CPU scheduler between database round trips).
+    parser.add_argument("--workers", type=int, default=2, help="celery workers (2)")
     parser.add_argument(
-        "--pool", choices=["prefork", "threads"], default="prefork", help="worker pool (prefork)"
+        "--pool", choices=["prefork", "threads"], default="threads", help="worker pool (threads)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=24, help="pool processes/threads per worker (24)"
+        "--concurrency", type=int, default=12, help="pool processes/threads per worker (12)"
     )
     parser.add_argument(
         "--database", choices=["postgresql", "sqlite"], default="postgresql", help="(postgresql)"

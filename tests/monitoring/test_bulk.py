@@ -1,13 +1,17 @@
-"""rows_update and rows_upsert write what bulk_update and bulk_create would, in bulk."""
+"""rows_update, rows_upsert and rows_insert write what bulk_update and bulk_create would."""
 
 from datetime import timedelta
+from decimal import Decimal
+from typing import NamedTuple
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from monitoring.bulk import rows_update, rows_upsert
-from monitoring.models import HealthRollup
+from monitoring.bulk import rows_insert, rows_update, rows_upsert
+from monitoring.models import HealthRollup, Statement, StatementLine
 from services.models import Service
-from tests.factories import ServiceFactory
+from tests.factories import OrganizationFactory, ServiceFactory
 from tests.monitoring.helpers import T0
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +104,57 @@ def test_rows_update_takes_plain_objects_with_the_model_named():
 
     assert rows_update(model=Service, objects=[Row()], fields=["health_reason"]) == 1
     assert Service.objects.get(pk=service.pk).health_reason == "new"
+
+
+class Line(NamedTuple):
+    statement_id: int
+    subscription_id: int | None
+    kind: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+FIELDS = list(Line._fields)
+
+
+def line_rows(statement, count):
+    return [
+        Line(statement.pk, None, "usage", f"Service — metric {n} 'quoted', ünïcode\ttab\nnewline \\N",
+             Decimal(n) + Decimal("0.1234"), Decimal("0.5"), Decimal(n))
+        for n in range(count)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def statement():
+    return Statement.objects.create(organization=OrganizationFactory(), month=T0.date())
+
+
+def test_rows_insert_writes_every_value_of_plain_objects(statement):
+    rows = line_rows(statement, 3)
+
+    assert rows_insert(model=StatementLine, objects=rows, fields=FIELDS) == 3
+
+    stored = list(statement.lines.order_by("id"))
+    assert [
+        (line.statement_id, line.subscription_id, line.kind, line.description, line.quantity,
+         line.unit_price, line.amount)
+        for line in stored
+    ] == [tuple(row) for row in rows]  # fmt: skip
+
+
+def test_rows_insert_writes_many_rows_in_one_statement_on_postgresql(statement):
+    rows = line_rows(statement, 2500)
+    with CaptureQueriesContext(connection) as queries:
+        assert (
+            rows_insert(model=StatementLine, objects=rows, fields=FIELDS, batch_size=1000) == 2500
+        )
+    assert statement.lines.count() == 2500
+    expected = 1 if connection.vendor == "postgresql" else 3  # one COPY; else 3 INSERTs
+    assert len(queries.captured_queries) == expected
+
+
+def test_rows_insert_of_nothing_is_fine():
+    assert rows_insert(model=StatementLine, objects=[], fields=FIELDS) == 0

@@ -27,14 +27,14 @@ import csv
 import io
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.bulk import rows_update
+from monitoring.bulk import rows_insert, rows_update
 from monitoring.models import Statement, StatementLine, UsageReport
 from services.models import Plan, Service
 from tenants.models import Subscription
@@ -58,7 +58,25 @@ def days_in_month(month: date) -> int:
     return calendar.monthrange(month.year, month.month)[1]
 
 
-def active_span(subscription: Subscription, month: date) -> tuple[date, date] | None:
+class BilledSubscription(NamedTuple):
+    """What a bill needs of a subscription: one row of the month's query, service and plan."""
+
+    pk: int
+    tenant_id: int | None
+    status: str
+    starts_on: date
+    ends_on: date
+    ended_at: datetime | None
+    service: Service
+    plan: Plan
+
+
+_SUBSCRIPTION_COLUMNS = BilledSubscription._fields[:-2]  # without service and plan
+
+
+def active_span(
+    subscription: Subscription | BilledSubscription, month: date
+) -> tuple[date, date] | None:
     """The subscription's active days inside ``month`` as [first, end), or None if none."""
     month = month.replace(day=1)
     end = subscription.ends_on
@@ -78,8 +96,9 @@ def prorated_amount(*, price: Decimal, days: int, month_days: int, yearly: bool 
     return (Decimal(price) * days / divisor).quantize(WON, rounding=ROUND_HALF_UP)
 
 
-@dataclass(frozen=True)
-class LineDraft:
+class LineDraft(NamedTuple):
+    """A statement line before it is written."""
+
     subscription_id: int | None
     kind: str
     description: str
@@ -88,7 +107,7 @@ class LineDraft:
     amount: Decimal
 
 
-def _plan_line(subscription: Subscription, month: date) -> LineDraft | None:
+def _plan_line(subscription: BilledSubscription, month: date) -> LineDraft | None:
     span = active_span(subscription, month)
     if span is None:
         return None
@@ -122,11 +141,11 @@ def _decimal(value) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _usage_lines(subscription: Subscription, report: UsageReport) -> list[LineDraft]:
+def _usage_lines(subscription: BilledSubscription, metrics: dict) -> list[LineDraft]:
     lines = []
     for metric, raw_price in sorted((subscription.plan.unit_prices or {}).items()):
         unit_price = _decimal(raw_price)
-        quantity = _decimal((report.metrics or {}).get(metric))
+        quantity = _decimal((metrics or {}).get(metric))
         if unit_price is None or unit_price < 0:
             logger.warning("plan %s has an unusable unit price for %s", subscription.plan, metric)
             continue
@@ -146,18 +165,18 @@ def _usage_lines(subscription: Subscription, report: UsageReport) -> list[LineDr
     return lines
 
 
-def statement_lines(
-    subscriptions: Sequence[Subscription], reports: Mapping[int, UsageReport], month: date
+def statement_lines_build(
+    subscriptions: Sequence[BilledSubscription], usage: Mapping[int, dict], month: date
 ) -> list[LineDraft]:
     """One school's lines for ``month``, in a stable order: its plans, then its usage.
 
     ``subscriptions`` are the school's subscriptions that overlap the month, ordered by service
-    name, start and pk, each with its ``service`` and ``plan``; ``reports`` maps tenant pks to
-    their collected reports of the month (other tenants' entries are ignored). Every statement
-    is built here, one school's or a whole month's.
+    name, start and pk; ``usage`` maps tenant pks to the metrics of their collected reports of
+    the month (other tenants' entries are ignored). Every statement is built here, one
+    school's or a whole month's.
     """
     drafts: list[LineDraft] = []
-    latest_by_tenant: dict[int, Subscription] = {}
+    latest_by_tenant: dict[int, BilledSubscription] = {}
     for subscription in subscriptions:
         line = _plan_line(subscription, month)
         if line is None:
@@ -165,49 +184,44 @@ def statement_lines(
         drafts.append(line)
         if subscription.tenant_id is not None:
             latest_by_tenant[subscription.tenant_id] = subscription  # ordered by starts_on
-    collected = [reports[tenant] for tenant in latest_by_tenant if tenant in reports]
-    for report in sorted(collected, key=lambda r: latest_by_tenant[r.tenant_id].service.name):
-        drafts.extend(_usage_lines(latest_by_tenant[report.tenant_id], report))
+    reported = [tenant for tenant in latest_by_tenant if tenant in usage]
+    for tenant in sorted(reported, key=lambda t: latest_by_tenant[t].service.name):
+        drafts.extend(_usage_lines(latest_by_tenant[tenant], usage[tenant]))
     return drafts
 
 
 def _month_drafts(*, organization_ids: Sequence[int], month: date) -> dict[int, list[LineDraft]]:
-    """Every listed school's lines for ``month``, read in four queries however many schools."""
+    """Every listed school's lines for ``month``, read in four queries however many schools.
+
+    Rows are read as tuples: a month holds thousands of subscriptions and reports but few
+    services and plans, which are loaded once each.
+    """
     subscriptions = Subscription.objects.filter(
         organization_id__in=list(organization_ids),
         starts_on__lt=_next_month(month),
         ends_on__gt=month,
     )
-    ordered = list(
-        subscriptions.only(
-            "organization",
-            "service",
-            "plan",
-            "tenant",
-            "status",
-            "starts_on",
-            "ends_on",
-            "ended_at",
-        ).order_by("organization_id", "service__name", "starts_on", "pk")
+    ordered = subscriptions.order_by("organization_id", "service__name", "starts_on", "pk")
+    # Each row: the school, service and plan, then BilledSubscription's own fields in order.
+    rows = list(
+        ordered.values_list("organization_id", "service_id", "plan_id", *_SUBSCRIPTION_COLUMNS)
     )
-    # A month has thousands of subscriptions but few services and plans: one object each.
-    services = Service.objects.in_bulk({s.service_id for s in ordered})
-    plans = Plan.objects.in_bulk({s.plan_id for s in ordered})
-    by_school: dict[int, list[Subscription]] = {pk: [] for pk in organization_ids}
-    for subscription in ordered:
-        subscription.service = services[subscription.service_id]
-        subscription.plan = plans[subscription.plan_id]
-        by_school[subscription.organization_id].append(subscription)
-    reports = {
-        report.tenant_id: report
-        for report in UsageReport.objects.filter(
+    services = Service.objects.in_bulk({row[1] for row in rows})
+    plans = Plan.objects.in_bulk({row[2] for row in rows})
+    by_school: dict[int, list[BilledSubscription]] = {pk: [] for pk in organization_ids}
+    for organization_id, service_id, plan_id, *fields in rows:
+        by_school[organization_id].append(
+            BilledSubscription(*fields, service=services[service_id], plan=plans[plan_id])
+        )
+    usage = dict(
+        UsageReport.objects.filter(
             month=month,
             state=UsageReport.State.COLLECTED,
             tenant_id__in=subscriptions.filter(tenant__isnull=False).values("tenant_id"),
-        ).only("tenant", "month", "metrics")
-    }
+        ).values_list("tenant_id", "metrics")
+    )
     return {
-        organization_id: statement_lines(school_subscriptions, reports, month)
+        organization_id: statement_lines_build(school_subscriptions, usage, month)
         for organization_id, school_subscriptions in by_school.items()
     }
 
@@ -216,6 +230,18 @@ def statement_drafts(*, organization_id: int, month: date) -> list[LineDraft]:
     """The lines a school's statement for ``month`` must have, in a stable order."""
     month = month.replace(day=1)
     return _month_drafts(organization_ids=[organization_id], month=month)[organization_id]
+
+
+class _NewLine(NamedTuple):
+    """A statement line as ``rows_insert`` writes it (a LineDraft of one statement)."""
+
+    statement_id: int
+    subscription_id: int | None
+    kind: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
 
 
 def _statements_write(*, month: date, drafts: Mapping[int, list[LineDraft]]) -> dict[int, int]:
@@ -243,20 +269,14 @@ def _statements_write(*, month: date, drafts: Mapping[int, list[LineDraft]]) -> 
     if not statements:
         return {}
     StatementLine.objects.filter(statement_id__in=list(statements.values())).delete()
-    StatementLine.objects.bulk_create(
-        [
-            StatementLine(
-                statement_id=statement_id,
-                subscription_id=draft.subscription_id,
-                kind=draft.kind,
-                description=draft.description,
-                quantity=draft.quantity,
-                unit_price=draft.unit_price,
-                amount=draft.amount,
-            )
+    rows_insert(
+        model=StatementLine,
+        objects=[
+            _NewLine(statement_id, *draft)
             for organization_id, statement_id in statements.items()
             for draft in drafts[organization_id]
         ],
+        fields=_NewLine._fields,
         batch_size=LINE_BATCH,
     )
     now = timezone.now()  # the statements' last write: their lines are in

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.client import HTTPException
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Literal
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
@@ -220,6 +221,9 @@ class VendorClient:
         self._session = requests.Session()
         # No proxies, .netrc or CA bundle from the environment: what is called is what is checked.
         self._session.trust_env = False
+        # No cookies kept: a client serves many tenants of a vendor in turn (usage collection),
+        # and what a vendor sets while answering about one must not travel with the next.
+        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         adapter = GuardedHTTPAdapter()
         self._session.mount("http://", adapter)

@@ -6,14 +6,17 @@ header, TLS SNI and certificate check keep using the host name, because only ``_
 TCP connect) is replaced.
 
 ``CallDeadline`` bounds a whole call. A per-read timeout alone cannot stop a server that drips
-one byte a second, because each read succeeds; so a watchdog timer shuts the call's sockets
-down when the deadline passes, which makes any blocked read return at once.
+one byte a second, because each read succeeds; so a watchdog thread (one per process) shuts
+the call's sockets down when the deadline passes, which makes any blocked read return at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
+import itertools
+import os
 import socket
 import sys
 import threading
@@ -45,23 +48,23 @@ class CallDeadline:
         self.seconds = seconds
         self.expires_at = time.perf_counter() + seconds
         self.expired = False
+        self.finished = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
         self._token: contextvars.Token | None = None
 
     def __enter__(self) -> CallDeadline:
         self._token = _current_deadline.set(self)
-        self._timer.start()
+        _watchdog.watch(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
+        with self._lock:
+            self.finished = True
+            self._sockets.clear()
+        _watchdog.forget_finished()
         if self._token is not None:
             _current_deadline.reset(self._token)
-        with self._lock:
-            self._sockets.clear()
 
     def remaining(self) -> float:
         return max(_MIN_WAIT, self.expires_at - time.perf_counter())
@@ -81,10 +84,69 @@ class CallDeadline:
 
     def _expire(self) -> None:
         with self._lock:
+            if self.finished:
+                return
             self.expired = True
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
             _shutdown(sock)
+
+
+class _Watchdog:
+    """One thread per process that expires every running ``CallDeadline`` at its time.
+
+    A ``threading.Timer`` per call started and stopped a thread for every vendor call, which
+    cost more CPU than a small call itself. Deadlines wait in a heap; finished ones are dropped
+    from its top as calls end, so the thread wakes about once per deadline length, not per call.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, CallDeadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: CallDeadline) -> None:
+        with self._condition:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="vendor-call-deadlines", daemon=True
+                )
+                self._thread.start()
+            heapq.heappush(self._heap, (deadline.expires_at, next(self._order), deadline))
+            if self._heap[0][2] is deadline:
+                self._condition.notify()  # an earlier deadline than the thread waits for
+
+    def forget_finished(self) -> None:
+        with self._condition:
+            while self._heap and self._heap[0][2].finished:
+                heapq.heappop(self._heap)
+
+    def _run(self) -> None:
+        while True:
+            due = []
+            with self._condition:
+                now = time.perf_counter()
+                while self._heap and (self._heap[0][2].finished or self._heap[0][0] <= now):
+                    _expires_at, _order, deadline = heapq.heappop(self._heap)
+                    if not deadline.finished:
+                        due.append(deadline)
+                if not due:
+                    wait = self._heap[0][0] - now if self._heap else None
+                    self._condition.wait(wait)
+                    continue
+            for deadline in due:
+                deadline._expire()
+
+    def _after_fork_in_child(self) -> None:
+        # A forked worker process inherits the heap but not the thread: start afresh.
+        self._condition = threading.Condition()
+        self._heap = []
+        self._thread = None
+
+
+_watchdog = _Watchdog()
+os.register_at_fork(after_in_child=_watchdog._after_fork_in_child)
 
 
 def _shutdown(sock: socket.socket) -> None:

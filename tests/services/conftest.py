@@ -156,6 +156,12 @@ def sequence(*handlers: Handler) -> Handler:
 # --- the server ---------------------------------------------------------------------------
 
 
+class _ListeningServer(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops the SYNs of a burst of connections (a prober
+    # opening dozens at once), and the kernel retries them only after a second.
+    request_queue_size = 128
+
+
 class StubServer:
     """A threaded HTTP/1.1 server on 127.0.0.1:<free port> answering per path (query ignored)."""
 
@@ -185,7 +191,7 @@ class StubServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _ListeningServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
         if tls is not None:

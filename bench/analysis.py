@@ -26,46 +26,42 @@ METHOD = """\
 """
 
 FINDINGS = """\
-## Why targets were missed (profiled 2026-11-30 on this machine)
+## What the figures show, and why targets are missed (profiled 2026-11-30 here)
 
-These are diagnoses, not fixes: the benchmark's owner may not change application code.
-
-- **Sweep CPU (target ≤ 0.35 × the exporter).** Ours costs 0.9-1.0 CPU-ms per probe end to
-  end in the worker; Debian's exporter 0.23 costs about 1.5 CPU-ms here (the issue's figures,
-  6.5 CPU-s for 10,000, imply 0.65 ms). In-process, one service of a chunk costs 0.86 ms in `sweep_chunk_run`:
-  0.49 ms in `probe_all` (aiohttp's request machinery per `session.get`, about a quarter of
-  it in socket syscalls), 0.29 ms in `outcomes_record` (state, rollups, incidents on SQLite)
-  and 0.08 ms building the URL (a `VendorClient` per service in `health_url`). Reaching 0.35 ×
-  means about 0.55 ms per probe all in: the probe alone nearly uses that budget, so it needs
-  a leaner HTTP path than `aiohttp.ClientSession.get` per probe, not a tweak of the recording.
-  The wall-time target is met at 10,000; at 1,000 both sides sit near the 2 s timeout floor of
-  the endpoints that never answer, and the ratio lands on either side of 0.75 from run to run.
-  With 1,000 probes in flight per process (the default `PROBE_CONCURRENCY`), a chunk of 5,000
-  on a saturated CPU marked thousands of healthy services unhealthy: the 2 s timer of every
-  probe runs while the event loop is starved. Production's 40 s spread avoids the burst.
-- **Bulk activation (target ≤ 13 s; measured 48-70 s).** The cap is not the limit: the stub
-  never saw more than 10-12 requests at once. The workers are CPU-bound: about 50 ms of
-  worker CPU per activation (20 queries per `operation_execute`: the claim with its service row
-  lock and in-flight `COUNT`, then the apply; plus the vendor client, credential decryption
-  and schema validation per call), so two cores finish about 20 activations a second against
-  the 100 a second that 20 × 200 ms would allow. `subscription_create` costs 12 queries each
-  (27-34 s for 1,000 in one transaction, not part of the measured time).
-- **Usage collection (target ≤ 30 s; measured 59-70 s).** About 9 ms of worker CPU per
-  report: about 3.3 ms for the vendor call (`client_for` builds a client and a new `requests`
-  session and TCP connection per report, then schema validation) and about 2.4 ms in Django's
-  `bulk_update` of six fields (a `CASE WHEN` per field and row). The sweep's own
-  `monitoring.bulk.rows_update` (`UPDATE ... FROM (VALUES ...)`) would write the same rows for
-  a fraction of that; reusing one session per service and chunk would cut the call cost.
-- **Billing (target ≤ 2 s; measured 14-15 s).** `statements_generate_month` runs one task
-  that loops over schools: per school one transaction of 8 queries and about 40 model
-  instances, about 22 ms of CPU, 500 schools in a row. 2 s for 500 schools means 4 ms each:
-  set-based SQL for the lines, or a fan-out over chunks of schools as the usage collection
-  does.
-- **Pages.** No page's query count grows with N. The API usage list at 20,000 tenants (240,000
-  reports) takes about half a second, most of it in PostgreSQL: `ORDER BY month DESC, id`
-  over all reports joined to tenants, schools and services, then a top-50 heap sort
-  (`EXPLAIN ANALYZE`: 470 ms); an index on `(month DESC, id)` would let it read 50 rows.
-  The admin change list of subscriptions (not in the table) had an N+1: `str(plan)` and
-  `str(tenant)` read `plan.service` and `tenant.service`; `list_select_related` now selects
-  them, and `tests/portal/test_query_counts.py` keeps its query count flat.
+- **Sweep (met at 10,000: wall 0.62 ×, CPU 0.22 ×).** The probe path is asyncio protocols
+  with httptools (`services/vendor_client/probe.py`): lanes driven by callbacks over kept-alive
+  connections, one deadline timer per run, request ids from one `os.urandom` call per 256;
+  about 0.09 CPU-ms a probe (aiohttp's `session.get` cost 0.28 ms). Recording a 5,000-service
+  chunk costs about 0.3 CPU-s: URLs read from two JSON keys in SQL, service state as tuples,
+  one `UPDATE ... FROM (VALUES ...)` and one rollup upsert (`monitoring/bulk.py`). End to end,
+  through the worker, about 0.15 CPU-ms a probe against the exporter's 0.68.
+- **Sweep wall at 1,000 (target ≤ 0.75 ×; 0.9 ×): not reachable with equal timeouts.** The 1 %
+  of endpoints that never answer hold both sides for the 2 s timeout: ours finishes in 2.3 s,
+  the exporter in 2.5-2.7 s, so the best possible ratio is 2.0 / 2.6 ≈ 0.77. Only a shorter
+  timeout than the exporter's would pass, which would not be the same measurement. The CPU
+  ratio at 1,000 lands between 0.33 and 0.41 from run to run (0.34 here): at this size the
+  fixed costs of three Celery tasks and 150 new connections per chunk weigh as much as the
+  probes.
+- **Bulk activation (target ≤ 13 s; 43 s).** The cap is now the limit it should be (the stub
+  saw 20 at once, never more) and nothing polls: an operation over the cap parks and the call
+  that finishes next hands its slot on. What remains is the cost per activation: 21 queries and
+  about 18 CPU-ms in `operation_execute` in-process, more in a worker (Celery, two thread
+  pools sharing two cores with PostgreSQL: 24 worker CPU-s for 1,000). Sending all 1,000 at
+  once means about 980 of them are claimed, found over the cap and parked, then sent again:
+  two task runs per activation. Next steps: send operations only to free slots (so a burst
+  does not become a thousand parking tasks), claim and apply in fewer statements, and reuse a
+  vendor client per thread and service as the usage collection now does.
+- **Usage collection (12.7 s, target 30 s) and billing (0.49 s, target 2 s): met.** The chunk
+  reads its reports, tenants and services in four queries, threads keep one client (one
+  connection) per service, and rows go out through `rows_update`. Billing builds a month's
+  statements in chunks of 1,000 schools with a few queries each and writes lines with
+  `rows_insert` (`COPY` on PostgreSQL). One watchdog thread now bounds every vendor call's
+  deadline; a timer thread per call had cost about 2.7 CPU-ms a call.
+- **Pages.** No page's query count grows with N. The API usage list reads its first page
+  through the `(month DESC, id)` index (34 ms median at 20,000 tenants, was 474 ms).
+- **API / bare requests per second at 20,000 (target ≥ 0.5; 0.45-0.48).** At 2,000 the ratio
+  is 0.68-0.7. The API's page carries `count`, a `COUNT(*)` over every subscription the caller
+  may see, which grows with N; the bare view has none, and DRF's serializer, authentication
+  and throttling add a fixed cost. Keeping the published `count` rules out cursor pagination;
+  a cheaper count (or dropping it for staff lists) is the choice to make.
 """

@@ -40,13 +40,12 @@ import httptools
 from django.conf import settings
 
 from services.vendor_client.guard import (
-    ALLOWED_SCHEMES,
-    DEFAULT_PORTS,
     Allowlist,
     BlockedAddress,
     is_localhost_name,
     numeric_host_address,
     resolve_checked,
+    split_url,
 )
 from services.vendor_client.schemas import health_problem
 
@@ -130,20 +129,8 @@ def _request_for(url: str) -> _Request:
 
     Cached: a worker probes the same URLs every minute.
     """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-        host = parts.hostname
-    except ValueError as exc:
-        raise BlockedAddress(f"Refused to call {url!r}: it is not a valid URL ({exc}).") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ALLOWED_SCHEMES:
-        raise BlockedAddress(
-            f"Refused to call {url!r}: only http and https URLs can be called, "
-            f"not {scheme or 'a URL without a scheme'}."
-        )
-    if not host:
-        raise BlockedAddress(f"Refused to call {url!r}: the URL has no host.")
+    scheme, host, port = split_url(url)  # the guard's checks and messages for a bad URL
+    parts = urlsplit(url)
     try:
         authority = parts.netloc.rpartition("@")[2].encode("idna").decode("ascii")
     except UnicodeError as exc:
@@ -151,7 +138,6 @@ def _request_for(url: str) -> _Request:
     target = quote(parts.path or "/", safe=_PATH_SAFE)
     if parts.query:
         target += "?" + quote(parts.query, safe=_PATH_SAFE)
-    port = port if port is not None else DEFAULT_PORTS[scheme]
     return _Request(
         origin=(scheme, host, port),
         head=f"GET {target} HTTP/1.1\r\nHost: {authority}\r\n{_COMMON_HEADERS}",

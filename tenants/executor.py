@@ -265,7 +265,9 @@ def _hand_slot_on(service_id: int) -> None:
     operations queued for a capped vendor go out as slots free up, without anyone polling.
     """
     waiting_for_slot = Operation.objects.filter(
-        tenant__service_id=service_id, state=OS.QUEUED, waiting_for_slot_since__isnull=False
+        tenant__service_id=service_id,
+        state__in=(OS.QUEUED, OS.POLLING),
+        waiting_for_slot_since__isnull=False,
     )
     if not waiting_for_slot.exists():
         return

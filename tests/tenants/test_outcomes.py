@@ -772,6 +772,26 @@ def test_a_service_at_its_concurrency_limit_makes_the_next_call_wait(
         assert run(waiting) == "succeeded"
 
 
+def test_a_status_poll_waiting_for_a_slot_is_handed_one_too(
+    service, stub, settings, dispatched, django_capture_on_commit_callbacks
+):
+    settings.VENDOR_MAX_CONCURRENT_CALLS = 1
+    busy = activation(subscribe(service, slug="busy_school"))
+    Operation.objects.filter(pk=busy.pk).update(state=OS.IN_FLIGHT, started_at=timezone.now())
+    poll = activation(subscribe(service, slug="polling_school"))
+    Operation.objects.filter(pk=poll.pk).update(state=OS.POLLING, polling_since=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(poll) == "service-busy"
+    dispatched.clear()
+
+    Operation.objects.filter(pk=busy.pk).update(state=OS.QUEUED, started_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(busy) == "succeeded"
+
+    assert dispatched == [(poll.pk, None)]
+    assert fresh(poll).state == OS.POLLING
+
+
 def test_a_claim_that_loses_the_last_slot_to_another_undoes_itself_and_waits(
     service, stub, settings, dispatched, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 DEV_ENV := VENDOR_ALLOWED_PRIVATE_HOSTS=$${VENDOR_ALLOWED_PRIVATE_HOSTS:-127.0.0.1:9001} \
 	VENDOR_HTTP_ALLOWED_HOSTS=$${VENDOR_HTTP_ALLOWED_HOSTS:-127.0.0.1}
 
-.PHONY: install run test test-all lint faults bench messages clean
+.PHONY: install run test test-all lint faults bench messages screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: lint messages
 # The whole suite against whatever DATABASE_URL and CELERY_BROKER_URL point at.
 test-all: install messages
 	$(BIN)/python -m pytest
+
+# Refresh the committed screenshots in docs/screenshots/ (the tests write theirs under var/).
+screenshots: install messages
+	MARKET_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -m browser tests/browser
 
 faults: install
 	$(BIN)/python -m tests.faults.report

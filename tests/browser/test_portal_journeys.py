@@ -2,7 +2,8 @@
 
 Everything after the first page load is done by clicking what a person sees (no typed URLs).
 The activation and deactivation run through a real Celery worker against reference vendors
-over HTTP. The Korean run saves screenshots of the main pages into docs/screenshots/.
+over HTTP. The Korean run saves screenshots of the main pages under var/screenshots/
+(`make screenshots` refreshes the copies in docs/screenshots/).
 
 Credentials: the market issues random credentials at registration and shows them once. The
 test reads them from that page and starts a second reference vendor that knows exactly those,

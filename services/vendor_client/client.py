@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import quote, quote_plus, urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 from django.conf import settings
 
@@ -28,6 +28,7 @@ from market.lib.outbound.http import OutboundError, Reply, exchange, guarded_ses
 from market.lib.outbound.transport import CallDeadline
 from services.vendor_client import jwt_keys
 from services.vendor_client.schemas import ENDPOINT_SCHEMAS, validation_problem
+from services.vendor_client.urls import standard_url
 from vendorkit.signing import (
     REQUEST_ID_HEADER,
     SIGNATURE_HEADER,
@@ -170,11 +171,6 @@ def clear_oauth_token_cache() -> None:
         _oauth_tokens.clear()
 
 
-def endpoint_url(base_url: str, path: str) -> str:
-    """A manifest endpoint's path joined to the service's base URL (one slash between)."""
-    return f"{base_url.rstrip('/')}/{path.lstrip('/')}"
-
-
 class VendorClient:
     """Calls one vendor service. Not thread-safe: use one client per thread or task."""
 
@@ -245,14 +241,9 @@ class VendorClient:
             raise UnknownEndpoint(
                 f"service {self.target.service_id} declares no {endpoint_name!r} endpoint"
             )
-        if "{tenant_id}" in template:
-            if tenant_id is None:
-                raise ValueError(f"endpoint {endpoint_name!r} needs a tenant_id")
-            template = template.replace("{tenant_id}", quote(str(tenant_id), safe=""))
-        url = endpoint_url(self.target.base_url, template)
-        if query:
-            url += ("&" if "?" in url else "?") + urlencode(query)
-        return url
+        if "{tenant_id}" in template and tenant_id is None:
+            raise ValueError(f"endpoint {endpoint_name!r} needs a tenant_id")
+        return standard_url(self.target.base_url, template, tenant_id=tenant_id, query=query)
 
     def send(
         self,

@@ -47,8 +47,8 @@ from monitoring.bulk import rows_update, rows_upsert
 from monitoring.latency import histogram_add, histogram_percentile
 from monitoring.models import HealthRollup, Incident, MonitoringCounter, SweepRun
 from services.models import Service
-from services.vendor_client.client import endpoint_url
 from services.vendor_client.probe import ProbeOutcome, ProbeTarget, probe_all_sync
+from services.vendor_client.urls import endpoint_url
 from tenants.scheduling import operations_wake_for_service
 
 logger = logging.getLogger(__name__)

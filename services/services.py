@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from market.lib.outbound.guard import BlockedAddress, check_url
 from market.models import MarketPolicy, User
 from services.models import Manifest, Plan, Service, ServiceCredential, Vendor
 from services.standard.manifest import ManifestError, plans_from_manifest, validate_manifest_text
 from services.vendor_client.client import VendorClient
-from services.vendor_client.guard import BlockedAddress, check_url
 from services.vendor_targets import target_from_manifest
 
 HEALTHY_ENOUGH_TO_REGISTER = ("healthy", "degraded")

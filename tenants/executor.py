@@ -15,7 +15,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 from market.models import MarketPolicy
 from services.models import Plan, Service
 from services.vendor_client.client import VendorResponse
+from services.vendor_client.urls import standard_url
 from services.vendor_targets import client_for
 from tenants import emails, retry, states
 from tenants.dispatch import dispatch_after_commit
@@ -425,8 +425,7 @@ def _manifest_access_url(tenant: Tenant) -> str:
     template = endpoints.get("user_access")
     if not template:
         return ""
-    path = str(template).replace("{tenant_id}", quote(tenant.tenant_id, safe=""))
-    return f"{str(endpoints.get('base_url', '')).rstrip('/')}/{path.lstrip('/')}"
+    return standard_url(endpoints.get("base_url", ""), template, tenant_id=tenant.tenant_id)
 
 
 def _deadline(body: dict, preserved: bool):

@@ -5,8 +5,6 @@ Views are thin: they read through `tenants.selectors`, write through `tenants.se
 Every page is scoped to `request.user.organization`; another school's id answers 404.
 """
 
-from urllib.parse import quote, urlencode
-
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from market.permissions import school_admin_required
 from services.vendor_client.jwt_keys import issue_launch_token
+from services.vendor_client.urls import standard_url
 from tenants import selectors
 from tenants.credentials import tenant_reveal_credentials
 from tenants.errors import LifecycleError
@@ -210,8 +209,6 @@ def subscription_launch(request, pk: int):
     user_access = (manifest.get("endpoints") or {}).get("user_access")
     launch = (manifest.get("launch") or {}).get("supported") is True
     if launch and user_access:
-        base = str(manifest["endpoints"]["base_url"]).rstrip("/")
-        path = str(user_access).replace("{tenant_id}", quote(tenant.tenant_id, safe=""))
         token = issue_launch_token(
             service_id=subscription.service.service_id,
             tenant_id=tenant.tenant_id,
@@ -219,8 +216,11 @@ def subscription_launch(request, pk: int):
             role="school_admin",
             ttl=LAUNCH_TOKEN_TTL,
         )
-        separator = "&" if "?" in path else "?"
-        return HttpResponseRedirect(f"{base}{path}{separator}{urlencode({'launch_token': token})}")
+        base_url = manifest["endpoints"]["base_url"]
+        query = {"launch_token": token}
+        return HttpResponseRedirect(
+            standard_url(base_url, user_access, tenant_id=tenant.tenant_id, query=query)
+        )
     if tenant.access_url:
         return HttpResponseRedirect(tenant.access_url)
     messages.error(request, _("The vendor gave no access URL for this service."))

@@ -42,11 +42,6 @@ def decrypt(ciphertext: str) -> str:
         ) from None
 
 
-def reencrypt(ciphertext: str) -> str:
-    """Re-encrypt with the newest key; a value already under it is re-encrypted harmlessly."""
-    return PREFIX + fernet().rotate(ciphertext.removeprefix(PREFIX).encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """A text column stored as Fernet ciphertext and read back as plaintext."""
 

@@ -34,17 +34,6 @@ MAX_MANIFEST_BYTES = 64 * 1024
 SUPPORTED_VERSIONS = ("1.0",)
 MANIFEST_SCHEMA_FILE = "manifest-1.0.schema.json"
 
-TENANT_ENDPOINTS = (
-    "tenant_activate",
-    "tenant_deactivate",
-    "tenant_status",
-    "usage_report",
-    "tenant_update",
-    "tenant_delete",
-    "user_access",
-)
-DEFAULT_USAGE_METRICS = ("api_calls", "ai_tokens", "storage_gb", "active_users")
-
 # Headers the market sets itself on every request; an API key header must not collide with them.
 _RESERVED_HEADERS = frozenset(
     name.lower()

@@ -6,19 +6,19 @@ prober (``probe_all``, ``probe_all_sync``, ``ProbeTarget``, ``ProbeOutcome``). N
 the market imports an HTTP client.
 """
 
+from market.lib.outbound.guard import (
+    BlockedAddress,
+    HostNotResolvable,
+    check_address,
+    check_url,
+    resolve_and_check,
+)
 from services.vendor_client.client import (
     UnknownEndpoint,
     VendorClient,
     VendorResponse,
     VendorTarget,
     parse_retry_after,
-)
-from services.vendor_client.guard import (
-    BlockedAddress,
-    HostNotResolvable,
-    check_address,
-    check_url,
-    resolve_and_check,
 )
 from services.vendor_client.probe import ProbeOutcome, ProbeTarget, probe_all, probe_all_sync
 

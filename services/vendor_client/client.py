@@ -19,19 +19,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.client import HTTPException
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Literal
-from urllib.parse import quote, quote_plus, urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode, urlsplit
 
-import requests
-import urllib3.exceptions
 from django.conf import settings
 
+from market.lib.outbound.http import OutboundError, Reply, exchange, guarded_session
+from market.lib.outbound.transport import CallDeadline
 from services.vendor_client import jwt_keys
-from services.vendor_client.guard import BlockedAddress, precheck_url
 from services.vendor_client.schemas import ENDPOINT_SCHEMAS, validation_problem
-from services.vendor_client.transport import CallDeadline, GuardedHTTPAdapter
+from services.vendor_client.urls import standard_url
 from vendorkit.signing import (
     REQUEST_ID_HEADER,
     SIGNATURE_HEADER,
@@ -45,7 +42,6 @@ ErrorKind = Literal[
     "timeout", "connection", "blocked", "redirect", "http", "too_large", "invalid_body"
 ]
 
-USER_AGENT = "ServiceMarket/1.0"
 DEFAULT_API_KEY_HEADER = "X-Market-API-Key"
 EXCERPT_CHARS = 2000
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -53,15 +49,7 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
 OAUTH_EXPIRY_MARGIN_SECONDS = 30
 OAUTH_DEFAULT_LIFETIME_SECONDS = 300
-_READ_CHUNK = 64 * 1024
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-# requests wraps almost everything; the raw ones can still escape from a socket shut mid-read.
-_TRANSPORT_ERRORS = (
-    requests.RequestException,
-    OSError,
-    HTTPException,
-    urllib3.exceptions.HTTPError,
-)
 _RETRYABLE_KINDS = frozenset({"timeout", "connection", "too_large", "invalid_body"})
 
 
@@ -124,13 +112,6 @@ class _CallFailed(Exception):
         self.excerpt = excerpt
 
 
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    headers: Any
-    content: bytes
-
-
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> int | None:
     """Seconds to wait from a ``Retry-After`` header (delta seconds or HTTP date), capped at 1 day."""
     if not value:
@@ -180,24 +161,6 @@ def _parse_json(content: bytes) -> tuple[Any, str | None]:
         return None, f"the body is not JSON ({str(exc)[:200]})"
 
 
-def _root_cause(exc: BaseException) -> str:
-    """The most specific human reason inside requests/urllib3's nested exceptions."""
-    seen = set()
-    current: BaseException | None = exc
-    best = str(exc)
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror
-        text = str(current)
-        if text:
-            best = text
-        current = getattr(current, "reason", None) or current.__cause__ or current.__context__
-        if isinstance(current, str):
-            return current
-    return best[:300]
-
-
 # In-process OAuth2 token cache: (token_url, client_id, scope) -> (token, expires at, monotonic).
 _oauth_tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
 _oauth_lock = threading.Lock()
@@ -208,26 +171,13 @@ def clear_oauth_token_cache() -> None:
         _oauth_tokens.clear()
 
 
-def endpoint_url(base_url: str, path: str) -> str:
-    """A manifest endpoint's path joined to the service's base URL (one slash between)."""
-    return f"{base_url.rstrip('/')}/{path.lstrip('/')}"
-
-
 class VendorClient:
     """Calls one vendor service. Not thread-safe: use one client per thread or task."""
 
     def __init__(self, target: VendorTarget) -> None:
         self.target = target
-        self._session = requests.Session()
-        # No proxies, .netrc or CA bundle from the environment: what is called is what is checked.
-        self._session.trust_env = False
-        # No cookies kept: a client serves many tenants of a vendor in turn (usage collection),
-        # and what a vendor sets while answering about one must not travel with the next.
-        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        adapter = GuardedHTTPAdapter()
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        # The one session policy: no proxies or cookies, every connection guarded.
+        self._session = guarded_session()
 
     def close(self) -> None:
         self._session.close()
@@ -291,14 +241,9 @@ class VendorClient:
             raise UnknownEndpoint(
                 f"service {self.target.service_id} declares no {endpoint_name!r} endpoint"
             )
-        if "{tenant_id}" in template:
-            if tenant_id is None:
-                raise ValueError(f"endpoint {endpoint_name!r} needs a tenant_id")
-            template = template.replace("{tenant_id}", quote(str(tenant_id), safe=""))
-        url = endpoint_url(self.target.base_url, template)
-        if query:
-            url += ("&" if "?" in url else "?") + urlencode(query)
-        return url
+        if "{tenant_id}" in template and tenant_id is None:
+            raise ValueError(f"endpoint {endpoint_name!r} needs a tenant_id")
+        return standard_url(self.target.base_url, template, tenant_id=tenant_id, query=query)
 
     def send(
         self,
@@ -445,68 +390,25 @@ class VendorClient:
 
     def _exchange(
         self, method: str, url: str, *, headers: dict, data: bytes, deadline: CallDeadline
-    ) -> _Reply:
+    ) -> Reply:
         try:
-            _scheme, host, _port = precheck_url(url)
-        except BlockedAddress as exc:
-            raise _CallFailed("blocked", str(exc)) from exc
-        connect_timeout = min(float(settings.VENDOR_CONNECT_TIMEOUT), deadline.remaining())
-        try:
-            response = self._session.request(
+            return exchange(
+                self._session,
                 method,
                 url,
-                data=data or None,
                 headers=headers,
-                timeout=(connect_timeout, deadline.remaining()),
-                allow_redirects=False,
-                stream=True,
+                data=data,
+                deadline=deadline,
+                connect_timeout=float(settings.VENDOR_CONNECT_TIMEOUT),
+                max_bytes=int(settings.VENDOR_MAX_RESPONSE_BYTES),
             )
-        except BlockedAddress as exc:
-            raise _CallFailed("blocked", str(exc)) from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise self._transport_failure(exc, host, deadline) from exc
-        try:
-            content = self._read_capped(response, deadline)
-        except _TRANSPORT_ERRORS as exc:
-            raise self._transport_failure(exc, host, deadline) from exc
-        finally:
-            response.close()
-        if deadline.expired:
-            # The watchdog shut the socket: what was read is a truncated body, not an answer.
-            raise self._timeout(host, deadline)
-        return _Reply(status=response.status_code, headers=response.headers, content=content)
-
-    def _read_capped(self, response: requests.Response, deadline: CallDeadline) -> bytes:
-        cap = int(settings.VENDOR_MAX_RESPONSE_BYTES)
-        too_large = f"the answer is larger than {cap} bytes"
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise _CallFailed("too_large", too_large, status_code=response.status_code)
-        content = bytearray()
-        for chunk in response.iter_content(chunk_size=_READ_CHUNK):
-            content += chunk
-            if len(content) > cap:
-                raise _CallFailed(
-                    "too_large",
-                    too_large,
-                    status_code=response.status_code,
-                    excerpt=_excerpt(bytes(content)),
-                )
-            if deadline.expired:
-                break
-        return bytes(content)
-
-    def _timeout(self, host: str, deadline: CallDeadline) -> _CallFailed:
-        return _CallFailed(
-            "timeout", f"{host} did not answer completely within {deadline.seconds:g} s"
-        )
-
-    def _transport_failure(self, exc: Exception, host: str, deadline: CallDeadline) -> _CallFailed:
-        if deadline.expired or isinstance(exc, requests.Timeout):
-            if isinstance(exc, requests.ConnectTimeout):
-                return _CallFailed("timeout", f"connecting to {host} timed out")
-            return self._timeout(host, deadline)
-        return _CallFailed("connection", f"could not talk to {host}: {_root_cause(exc)}")
+        except OutboundError as failure:
+            raise _CallFailed(
+                failure.kind,
+                failure.message,
+                status_code=failure.status,
+                excerpt=_excerpt(failure.content) if failure.content else "",
+            ) from failure
 
     # --- reading the answer ---------------------------------------------------------------
 
@@ -526,7 +428,7 @@ class VendorClient:
 
     def _interpret(
         self,
-        reply: _Reply,
+        reply: Reply,
         *,
         schema: str | None,
         tenant_id: str | None,
@@ -584,7 +486,7 @@ def _status_retryable(status: int) -> bool:
     return status in RETRYABLE_STATUSES or status >= 500
 
 
-def _retry_after(reply: _Reply) -> int | None:
+def _retry_after(reply: Reply) -> int | None:
     if reply.status not in RETRY_AFTER_STATUSES:
         return None
     return parse_retry_after(reply.headers.get("Retry-After"))

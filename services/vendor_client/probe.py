@@ -39,7 +39,7 @@ from urllib.parse import quote, urlsplit
 import httptools
 from django.conf import settings
 
-from services.vendor_client.guard import (
+from market.lib.outbound.guard import (
     Allowlist,
     BlockedAddress,
     is_localhost_name,

@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from market.lib.outbound.guard import Allowlist, check_url, split_url
 from monitoring import usage
 from monitoring.models import UsageReport
 from services.services import RegistrationError, manifest_update
 from services.vendor_client.client import VendorClient, VendorTarget
-from services.vendor_client.guard import Allowlist, check_url, split_url
 from services.vendor_client.kit_transport import GuardedTransport
 from tests.factories import ManifestFactory, ServiceFactory, TenantFactory
 from tests.services.conftest import json_reply

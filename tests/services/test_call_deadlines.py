@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 
-from services.vendor_client import transport
+from market.lib.outbound import transport
 from tests.services.conftest import STATUS_BODY, json_reply
 from tests.services.test_guard_connections import client_for
 

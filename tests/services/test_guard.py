@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.vendor_client.guard import (
+from market.lib.outbound.guard import (
     Allowlist,
     BlockedAddress,
     HostNotResolvable,

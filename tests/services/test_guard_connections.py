@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from services.vendor_client import transport
+from market.lib.outbound import transport
 from services.vendor_client.client import VendorClient, VendorTarget
 from tests.services.conftest import STATUS_BODY, json_reply
 from tests.services.test_guard import DISGUISED_URLS

@@ -1,11 +1,21 @@
-"""Only the vendor-client package may talk to the network: no other market module imports an
-HTTP client or opens sockets, so every vendor call passes the guard, the bounds and signing."""
+"""Only the outbound packages may talk to the network: no other market module imports an HTTP
+client or opens sockets, so every outbound call passes the guard, the bounds and signing.
+
+``market/lib/outbound`` is the guarded foundation (guard, transport, the generic ``request``);
+``services/vendor_client`` is the vendor client and the prober built on it. Every other app of
+the market (a new one included: every top-level package but the kit, the benchmarks and the
+tests) must call out through them."""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKET_PACKAGES = ("market", "services", "tenants", "monitoring")
+NOT_MARKET = {"vendorkit", "bench", "tests"}
+MARKET_PACKAGES = sorted(
+    path.parent.name
+    for path in ROOT.glob("*/__init__.py")
+    if path.parent.name not in NOT_MARKET and not path.parent.name.startswith(".")
+)
 NETWORK_MODULES = {
     "requests",
     "aiohttp",
@@ -16,7 +26,7 @@ NETWORK_MODULES = {
     "urllib.request",
     "socket",
 }
-ALLOWED = {ROOT / "services" / "vendor_client"}
+ALLOWED = {ROOT / "market" / "lib" / "outbound", ROOT / "services" / "vendor_client"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -44,6 +54,10 @@ def test_no_market_module_outside_the_vendor_client_imports_a_network_library():
             if bad:
                 offenders.append(f"{path.relative_to(ROOT)}: {', '.join(bad)}")
     assert offenders == []
+
+
+def test_the_check_covers_every_app_of_the_market():
+    assert {"market", "services", "tenants", "monitoring"} <= set(MARKET_PACKAGES)
 
 
 def test_the_check_would_catch_an_offender(tmp_path):

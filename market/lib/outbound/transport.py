@@ -1,4 +1,4 @@
-"""The requests transport for vendor calls: guarded connections and a hard total deadline.
+"""The requests transport for outbound calls: guarded connections and a hard total deadline.
 
 ``GuardedHTTPAdapter`` swaps urllib3's connection classes for ones that resolve the host once,
 check every address with the guard, and connect to exactly the checked address. The Host
@@ -28,10 +28,14 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import _set_socket_options
 
-from services.vendor_client.guard import resolve_checked
+from market.lib.outbound.guard import Allowlist, resolve_checked
 
 _current_deadline: contextvars.ContextVar[CallDeadline | None] = contextvars.ContextVar(
-    "vendor_call_deadline", default=None
+    "outbound_call_deadline", default=None
+)
+# The allowlist a call was made with; None means the settings' (VENDOR_ALLOWED_PRIVATE_HOSTS).
+_current_allowlist: contextvars.ContextVar[Allowlist | None] = contextvars.ContextVar(
+    "outbound_call_allowlist", default=None
 )
 
 # Deadlines and latencies use perf_counter: real elapsed time that a test's travelling clock
@@ -160,6 +164,16 @@ def current_deadline() -> CallDeadline | None:
     return _current_deadline.get()
 
 
+@contextlib.contextmanager
+def allowlist_in_force(allowlist: Allowlist | None):
+    """Connections opened inside the block are checked against ``allowlist``."""
+    token = _current_allowlist.set(allowlist)
+    try:
+        yield
+    finally:
+        _current_allowlist.reset(token)
+
+
 def _bounded(timeout: float | None) -> float | None:
     deadline = current_deadline()
     if deadline is None:
@@ -171,7 +185,7 @@ def _bounded(timeout: float | None) -> float | None:
 def connect_checked(host: str, port: int, timeout: float | None, socket_options) -> socket.socket:
     """Open a TCP connection to a guard-checked address of ``host`` (never re-resolving)."""
     last_error: OSError | None = None
-    for family, sockaddr in resolve_checked(host, port):
+    for family, sockaddr in resolve_checked(host, port, allowlist=_current_allowlist.get()):
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             _set_socket_options(sock, socket_options)
@@ -253,4 +267,4 @@ class GuardedHTTPAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, *args, **kwargs):
         # A proxy would connect on our behalf to an address we never checked.
-        raise RuntimeError("vendor calls never go through a proxy")
+        raise RuntimeError("outbound calls never go through a proxy")

@@ -1,13 +1,14 @@
-"""The private-address guard: the market only ever calls vendors on public addresses.
+"""The private-address guard: the market only ever calls public addresses.
 
-A vendor URL is attacker-controlled input (anyone can register a manifest), so a call to it must
-never reach the market's own network: loopback, private ranges, the cloud metadata address,
-and every IPv6 spelling that hides one of those. Staff can allow specific ``host:port`` pairs
-for development through ``settings.VENDOR_ALLOWED_PRIVATE_HOSTS``.
+A vendor, webhook or LTI URL is attacker-controlled input (anyone can register a manifest), so
+a call to it must never reach the market's own network: loopback, private ranges, the cloud
+metadata address, and every IPv6 spelling that hides one of those. Staff can allow specific
+``host:port`` pairs for development through ``settings.VENDOR_ALLOWED_PRIVATE_HOSTS``.
 
-The guard is applied where the socket is opened (see ``transport.py`` and ``probe.py``) so the
-address connected to is the address that was checked: a DNS answer that changes between the
-check and the connect (DNS rebinding) cannot slip through.
+The guard is applied where the socket is opened (see ``transport.py`` and
+``services/vendor_client/probe.py``) so the address connected to is the address that was
+checked: a DNS answer that changes between the check and the connect (DNS rebinding) cannot
+slip through.
 """
 
 from __future__ import annotations
@@ -82,7 +83,6 @@ _BLOCKED_V6 = [
 
 _NAT64 = _net("64:ff9b::/96")
 _IPV4_COMPATIBLE = _net("::/96")
-_SIX_TO_FOUR = _net("2002::/16")
 
 # Forms that the C resolver (inet_aton) reads as an IPv4 address: 2130706433, 0177.0.0.1,
 # 0x7f.1, 127.1. They never go to DNS, and a name whose last label is numeric is no DNS name.

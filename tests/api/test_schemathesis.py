@@ -3,20 +3,23 @@
 The schema is loaded from the app itself over WSGI; every operation gets a bounded number of
 generated requests, once with a school token and once without any credentials. Every answer
 must be documented (status, content type, headers) and match its schema, and none may be 5xx.
+The last test runs the `schemathesis` command line, as an integrator would, against a live
+server.
 
-Needs `schemathesis>=3.39,<4` (not yet in pyproject.toml).
+Schemathesis 3 generates data with hypothesis-jsonschema 0.23, which needs a Hypothesis that
+still has `many.more()` (before 6.156): pyproject.toml pins that range.
 """
 
-import pytest
+import subprocess
+import sys
+from pathlib import Path
 
-schemathesis = pytest.importorskip(
-    "schemathesis", reason="schemathesis>=3.39,<4 is not installed (pip install it to run this)"
-)
-from django.core import signals  # noqa: E402
-from django.db import close_old_connections  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-from hypothesis.internal.conjecture import utils as conjecture_utils  # noqa: E402
-from schemathesis.checks import (  # noqa: E402
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_headers_conformance,
@@ -24,37 +27,8 @@ from schemathesis.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from market.models import ApiToken  # noqa: E402
-from market.wsgi import application  # noqa: E402
-
-
-def _add_more_to_many() -> None:
-    """Let hypothesis-jsonschema 0.23 (Schemathesis 3's generator) run on current Hypothesis.
-
-    hypothesis-jsonschema drives Hypothesis' internal `many` helper with `while
-    elements.more():`; recent Hypothesis replaced `more()` with `with many(...) as elements:
-    for _ in elements:`. This adds `more()` back on top of the new protocol, only when it is
-    missing, so the generated objects stay well-formed for Hypothesis' shrinker.
-    """
-    many = conjecture_utils.many
-    if hasattr(many, "more"):
-        return
-
-    def more(self) -> bool:
-        if self._depth is None:
-            self.__enter__()
-            self._shim_elements = iter(self)
-        try:
-            next(self._shim_elements)
-        except StopIteration:
-            self.__exit__(None)
-            return False
-        return True
-
-    many.more = more
-
-
-_add_more_to_many()
+from market.models import ApiToken
+from market.wsgi import application
 
 CHECKS = (
     not_a_server_error,
@@ -122,3 +96,77 @@ def test_every_operation_answers_as_documented_without_credentials(case):
     case.validate_response(response, checks=CHECKS)
     # 401, or 404 from the catch-all when a generated id is not even a number (e.g. -1).
     assert response.status_code in (401, 404)
+
+
+# -- the command line ------------------------------------------------------------------------
+
+CLI_CHECKS = ",".join(check.__name__ for check in CHECKS)
+
+
+def _schemathesis_cli(live_server, tmp_path, *options: str) -> subprocess.CompletedProcess:
+    """`schemathesis run` from the virtualenv's bin/, as an integrator runs it."""
+    executable = Path(sys.executable).parent / "schemathesis"
+    assert executable.exists(), f"the schemathesis command is not installed at {executable}"
+    command = [
+        str(executable),
+        "run",
+        f"{live_server.url}/api/schema/?format=json",
+        "--base-url",
+        live_server.url,
+        "--checks",
+        CLI_CHECKS,
+        "--hypothesis-max-examples",
+        "3",
+        "--hypothesis-derandomize",  # the same examples every run, and no example database
+        "--no-color",
+        *options,
+    ]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def unthrottled(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api": "100000/minute"},
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_schemathesis_command_line_passes_against_a_live_server(
+    live_server, world, unthrottled, tmp_path
+):
+    token = world.school_a.token
+    result = _schemathesis_cli(live_server, tmp_path, "--header", f"Authorization: Bearer {token}")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "Test Execution Error" not in output
+    summary = output.strip().splitlines()[-1]
+    passed = int(summary.split(" passed")[0].rsplit(" ", 1)[-1])
+    assert passed >= 35, summary  # every operation of the API was exercised
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_line_exits_non_zero_when_an_answer_breaks_the_schema(
+    live_server, world, unthrottled, tmp_path, monkeypatch
+):
+    from rest_framework.response import Response
+
+    from market.api.views import MarketPolicyView
+
+    # An undocumented body: the policy without any of its required fields.
+    monkeypatch.setattr(MarketPolicyView, "get", lambda self, request: Response({"x": 1}))
+    token = world.school_a.token
+    result = _schemathesis_cli(
+        live_server,
+        tmp_path,
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--include-operation-id",
+        "policy_retrieve",
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-4000:]
+    assert "Response violates schema" in output, output[-4000:]
+    assert output.strip().splitlines()[-1].startswith("="), output[-2000:]
+    assert " 1 failed " in output.strip().splitlines()[-1], output[-2000:]

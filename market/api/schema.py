@@ -118,3 +118,51 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
                 "`manage.py create_api_token`, scoped to staff, one school or one vendor."
             ),
         }
+
+
+# Every tag an operation carries (drf-spectacular names them after the first path segment),
+# declared once with what it covers: Spectral's `operation-tag-defined` wants each one here.
+TAGS = {
+    "tokens": "API tokens of your own scope: list, create (the secret is shown once), revoke.",
+    "policy": "The market-wide policy: listing approval, usage reports, expiry and retention, "
+    "incident alerts. Everyone reads it; staff change it.",
+    "services": "The catalog: services, their plans and health; vendors register services and "
+    "submit new manifest versions.",
+    "manifests": "Check a manifest.yaml against the standard without registering anything.",
+    "organizations": "Schools: staff see every school, a school sees itself.",
+    "subscriptions": "A school's subscriptions to plans: subscribe, renew, change plan, cancel. "
+    "Each change queues an operation at the vendor (202).",
+    "tenants": "The tenants the market created at vendors, their lifecycle events and usage "
+    "collection.",
+    "operations": "The calls the market makes to vendors (activate, deactivate, update, delete) "
+    "and their attempts; staff retry or cancel them.",
+    "health": "The health checks of the catalog's services and their hourly history.",
+    "incidents": "Periods in which a service failed its health checks.",
+    "usage": "Monthly usage reports the vendors returned, per tenant.",
+    "statements": "Monthly bills of the schools, as JSON or CSV.",
+}
+
+
+class UndeclaredTagError(Exception):
+    """An operation carries a tag that TAGS does not describe."""
+
+
+def declare_tags(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the top-level `tags`, with descriptions, in use order.
+
+    An operation whose tag is not in TAGS fails schema generation, so a new endpoint cannot
+    ship with an undocumented tag.
+    """
+    used = []
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for tag in operation.get("tags", []) if isinstance(operation, dict) else []:
+                if tag not in used:
+                    used.append(tag)
+    missing = [tag for tag in used if tag not in TAGS]
+    if missing:
+        raise UndeclaredTagError(
+            f"Describe the OpenAPI tag(s) {', '.join(missing)} in market.api.schema.TAGS."
+        )
+    result["tags"] = [{"name": tag, "description": TAGS[tag]} for tag in TAGS if tag in used]
+    return result

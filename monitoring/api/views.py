@@ -43,8 +43,17 @@ SERVICE_ID_REGEX = r"[a-z][a-z0-9_-]{1,63}"
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Current health of every service in the catalog"),
-    retrieve=extend_schema(summary="Current health of one service"),
+    list=extend_schema(
+        summary="Current health of every service in the catalog",
+        description=(
+            "The latest health check of each service you can see: its state, when it was "
+            "checked and last changed, the latency, the reason, and the open incident if any."
+        ),
+    ),
+    retrieve=extend_schema(
+        summary="Current health of one service",
+        description="The latest health check of one service, as in the list.",
+    ),
 )
 class HealthViewSet(ReadOnlyApiViewSet):
     serializer_class = HealthStateSerializer
@@ -79,8 +88,17 @@ class HealthRollupViewSet(ApiViewMixin, mixins.ListModelMixin, GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List incidents of the services in the catalog"),
-    retrieve=extend_schema(summary="Get an incident"),
+    list=extend_schema(
+        summary="List incidents of the services in the catalog",
+        description=(
+            "Periods in which a service failed its health checks, newest first; an incident "
+            "without `closed_at` is still open."
+        ),
+    ),
+    retrieve=extend_schema(
+        summary="Get an incident",
+        description="When it opened and closed, why, and how many checks failed.",
+    ),
 )
 class IncidentViewSet(ReadOnlyApiViewSet):
     serializer_class = IncidentSerializer
@@ -97,7 +115,10 @@ class IncidentViewSet(ReadOnlyApiViewSet):
         summary="List usage reports",
         description="One report per tenant and month; filter with ?tenant=&month=YYYY-MM.",
     ),
-    retrieve=extend_schema(summary="Get a usage report"),
+    retrieve=extend_schema(
+        summary="Get a usage report",
+        description="One tenant's month: its collection state and the metrics the vendor reported.",
+    ),
 )
 class UsageReportViewSet(ReadOnlyApiViewSet):
     serializer_class = UsageReportSerializer
@@ -115,9 +136,16 @@ FORMAT_PARAMETER = OpenApiParameter(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List statements (schools and staff)"),
+    list=extend_schema(
+        summary="List statements (schools and staff)",
+        description="Monthly bills: a school sees its own, staff every school's; vendors none.",
+    ),
     retrieve=extend_schema(
         summary="Get a statement with its lines, as JSON or CSV",
+        description=(
+            "The statement and its lines. `?format=csv` or `Accept: text/csv` returns the same "
+            "lines as a CSV attachment."
+        ),
         parameters=[FORMAT_PARAMETER],
         responses={
             (200, "application/json"): StatementDetailSerializer,

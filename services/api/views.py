@@ -57,7 +57,10 @@ def _manifest_text(request) -> str:
             "unlisted services, a school the services it already uses, staff everything."
         ),
     ),
-    retrieve=extend_schema(summary="Get one service with its current manifest"),
+    retrieve=extend_schema(
+        summary="Get one service with its current manifest",
+        description="The service, its plans and health, and the manifest version in force.",
+    ),
 )
 class ServiceViewSet(ReadOnlyApiViewSet):
     lookup_field = "service_id"
@@ -113,6 +116,7 @@ class ServiceViewSet(ReadOnlyApiViewSet):
 
     @extend_schema(
         summary="List a service's manifest versions (its vendor and staff)",
+        description="Every manifest version submitted for the service, newest first.",
         responses={200: ManifestVersionSerializer(many=True)},
     )
     @action(detail=True, methods=["get"], filter_backends=[], url_path="manifests")

@@ -92,8 +92,14 @@ def _change_response(subscription, operation, *, replayed: bool = False) -> Resp
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List schools (staff; a school sees itself)"),
-    retrieve=extend_schema(summary="Get a school with its admins"),
+    list=extend_schema(
+        summary="List schools (staff; a school sees itself)",
+        description="Staff see every school; a school token sees only its own school.",
+    ),
+    retrieve=extend_schema(
+        summary="Get a school with its admins",
+        description="One school by its tenant id (slug), with its active administrators.",
+    ),
 )
 class OrganizationViewSet(ReadOnlyApiViewSet):
     permission_classes = [*ApiViewMixin.permission_classes, scopes(STAFF, ORGANIZATION)]
@@ -114,7 +120,10 @@ class OrganizationViewSet(ReadOnlyApiViewSet):
         summary="List subscriptions",
         description="A school's own, a vendor's services', or every subscription for staff.",
     ),
-    retrieve=extend_schema(summary="Get a subscription"),
+    retrieve=extend_schema(
+        summary="Get a subscription",
+        description="Its plan, status, dates and the tenant it runs on.",
+    ),
 )
 class SubscriptionViewSet(ReadOnlyApiViewSet):
     serializer_class = SubscriptionSerializer
@@ -234,7 +243,13 @@ class SubscriptionViewSet(ReadOnlyApiViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List tenants"),
+    list=extend_schema(
+        summary="List tenants",
+        description=(
+            "The tenants the market created at vendors: a school's own, a vendor's services', "
+            "or every tenant for staff."
+        ),
+    ),
     retrieve=extend_schema(
         summary="Get a tenant",
         description="Its state, access URL, the vendor's last status answer and the drift flag.",
@@ -296,7 +311,10 @@ class LifecycleEventViewSet(ApiViewMixin, mixins.ListModelMixin, GenericViewSet)
         summary="List operations (newest first)",
         description="The calls the market made or owes vendors, cursor-paginated.",
     ),
-    retrieve=extend_schema(summary="Get an operation"),
+    retrieve=extend_schema(
+        summary="Get an operation",
+        description="One call to a vendor: its kind, state, body, attempts and the last answer.",
+    ),
 )
 class OperationViewSet(ReadOnlyApiViewSet):
     serializer_class = OperationSerializer
@@ -309,6 +327,10 @@ class OperationViewSet(ReadOnlyApiViewSet):
 
     @extend_schema(
         summary="Retry an operation now (staff)",
+        description=(
+            "Queues a queued, failed or attention-needing operation for an attempt now; "
+            "an operation in any other state is refused with a problem saying why."
+        ),
         request=EmptyBodySerializer,
         responses={200: OperationSerializer, **LIFECYCLE_PROBLEMS},
     )
@@ -322,6 +344,10 @@ class OperationViewSet(ReadOnlyApiViewSet):
 
     @extend_schema(
         summary="Cancel an unfinished operation (staff)",
+        description=(
+            "Gives up an operation that has not succeeded; the market stops calling the vendor "
+            "for it and leaves the tenant for a person to look at."
+        ),
         request=EmptyBodySerializer,
         responses={200: OperationSerializer, **LIFECYCLE_PROBLEMS},
     )

@@ -84,6 +84,7 @@ CONTENT_TYPES = {
     ".yaml": "application/yaml",
 }
 SAFE_SCHEMES = ("http", "https", "mailto")
+OPENAPI_FILES = ("openapi.yaml", "openapi.bundled.yaml")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -91,7 +92,8 @@ def raw_files() -> dict[str, Path]:
     """Every raw file that may be served, by its name under /standard/ (read each time, so a
     new schema is served without a restart)."""
     root = standard_dir()
-    files = {"openapi.yaml": root / "openapi.yaml"}
+    # openapi.bundled.yaml: the same document with the schemas inlined (tools/openapi_bundle.py).
+    files = {name: root / name for name in OPENAPI_FILES}
     for folder, suffix in RAW_FOLDERS.items():
         directory = root / folder
         if not directory.is_dir():
@@ -198,6 +200,7 @@ def standard_index(request):
         {
             "pages": published_pages(),
             "has_openapi": "openapi.yaml" in files,
+            "has_openapi_bundle": "openapi.bundled.yaml" in files,
             "schemas": [(name, name.split("/", 1)[1]) for name in schemas],
             "examples": [(name, name.split("/", 1)[1]) for name in examples],
         },

@@ -7,7 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 DEV_ENV := VENDOR_ALLOWED_PRIVATE_HOSTS=$${VENDOR_ALLOWED_PRIVATE_HOSTS:-127.0.0.1:9001} \
 	VENDOR_HTTP_ALLOWED_HOSTS=$${VENDOR_HTTP_ALLOWED_HOSTS:-127.0.0.1}
 
-.PHONY: install run test test-all lint faults bench messages screenshots clean
+# Spectral (npm) lints the OpenAPI documents in the tests; tools/spectral pins it.
+SPECTRAL_DIR := tools/spectral
+SPECTRAL := $(SPECTRAL_DIR)/node_modules/.bin/spectral
+
+.PHONY: install run test test-all lint faults bench messages screenshots clean spectral openapi-bundle
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +20,20 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+$(SPECTRAL): $(SPECTRAL_DIR)/package.json $(SPECTRAL_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "make test lints the OpenAPI documents with Spectral, an npm package, but npm is" \
+			"not on PATH: install Node.js 18 or newer with npm (https://nodejs.org/), then" \
+			"run make test again." >&2; exit 1; }
+	cd $(SPECTRAL_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(SPECTRAL)
+
+spectral: $(SPECTRAL)
+
+# Regenerate docs/standard/openapi.bundled.yaml after changing openapi.yaml or its schemas.
+openapi-bundle: install
+	$(BIN)/python -m tools.openapi_bundle
 
 messages: install
 	$(BIN)/python manage.py compile_translations
@@ -32,12 +50,13 @@ lint: install
 
 # The suite on the embedded defaults (SQLite, filesystem broker). Tests marked
 # postgres or redis need those servers and run in CI's second pass (`make test-all`).
-test: lint messages
-	$(BIN)/python -m pytest -m "not postgres and not redis"
+# SPECTRAL_REQUIRED: the Spectral tests fail, instead of skipping, when Spectral is missing.
+test: lint messages spectral
+	SPECTRAL_REQUIRED=1 $(BIN)/python -m pytest -m "not postgres and not redis"
 
 # The whole suite against whatever DATABASE_URL and CELERY_BROKER_URL point at.
-test-all: install messages
-	$(BIN)/python -m pytest
+test-all: install messages spectral
+	SPECTRAL_REQUIRED=1 $(BIN)/python -m pytest
 
 # Refresh the committed screenshots in docs/screenshots/ (the tests write theirs under var/).
 screenshots: install messages

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from market.errors import DomainError
 from market.models import ApiToken, User
 
 TOKEN_MARKER = "smk_"
@@ -31,13 +32,10 @@ _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 Scope = ApiToken.Scope
 
 
-class TokenError(Exception):
+class TokenError(DomainError):
     """A token cannot be issued as asked; the message says what to change."""
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    slug = "token-refused"
 
 
 def token_hash(raw: str) -> str:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from market.errors import DomainError
 from market.lib.outbound.guard import BlockedAddress, check_url
 from market.models import MarketPolicy, User
 from services.models import Manifest, Plan, Service, ServiceCredential, Vendor
@@ -20,13 +21,47 @@ from services.vendor_targets import target_from_manifest
 HEALTHY_ENOUGH_TO_REGISTER = ("healthy", "degraded")
 
 
-class RegistrationError(Exception):
-    """A manifest or its service cannot be registered; `errors` says where and why."""
+class RegistrationError(DomainError):
+    """A manifest or its service cannot be registered; `errors` says where and why.
+
+    With manifest errors the API answers `manifest-invalid`, one item per error (with its
+    Korean message and line); without, `registration-refused` with the message.
+    """
 
     def __init__(self, message: str, errors: tuple[ManifestError, ...] = ()):
         super().__init__(message)
-        self.message = message
         self.errors = errors
+
+    @property
+    def slug(self) -> str:
+        return "manifest-invalid" if self.errors else "registration-refused"
+
+    @property
+    def title(self) -> str:
+        return _("The manifest is not valid") if self.errors else _("The manifest was refused")
+
+    def problem_detail(self) -> str:
+        if self.errors:
+            return _("The manifest has %(n)s error(s): see errors.") % {"n": len(self.errors)}
+        return self.message
+
+    def problem_errors(self) -> list[dict]:
+        if self.errors:
+            return manifest_error_items(self.errors)
+        return super().problem_errors()
+
+
+def manifest_error_items(errors) -> list[dict]:
+    """Manifest errors as problem `errors` items: pointer, message, Korean message, line."""
+    return [
+        {
+            "field": e.pointer or None,
+            "message": e.message,
+            "message_ko": e.message_ko,
+            "line": e.line,
+        }
+        for e in errors
+    ]
 
 
 @dataclass(frozen=True)

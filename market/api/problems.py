@@ -27,10 +27,7 @@ from market.api.exceptions import (
     PayloadTooLarge,
     ProblemException,
 )
-from market.tokens import TokenError
-from services.services import RegistrationError
-from services.standard.manifest import ManifestError
-from tenants.errors import LifecycleError
+from market.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +47,6 @@ _BY_STATUS = {
     429: ("throttled", "Too many requests"),
     500: ("server-error", "Server error"),
 }
-
-# Lifecycle error codes that mean "the current state conflicts", not "your input is wrong".
-_CONFLICT_CODES = frozenset({"already_subscribed", "illegal_transition"})
 
 
 def problem_body(
@@ -104,49 +98,14 @@ def field_errors(detail, field: str | None = None) -> Iterator[dict]:
         yield {"field": field, "message": str(detail)}
 
 
-def manifest_errors(errors: Iterable[ManifestError]) -> list[dict]:
-    return [
-        {
-            "field": e.pointer or None,
-            "message": e.message,
-            "message_ko": e.message_ko,
-            "line": e.line,
-        }
-        for e in errors
-    ]
-
-
-def manifest_invalid(errors: Iterable[ManifestError]) -> ProblemException:
-    items = manifest_errors(errors)
-    return ProblemException(
-        status_code=422,
-        slug="manifest-invalid",
-        title=_("The manifest is not valid"),
-        detail=_("The manifest has %(n)s error(s): see errors.") % {"n": len(items)},
-        errors=items,
-    )
-
-
-def registration_problem(error: RegistrationError, *, conflict: bool = False) -> ProblemException:
-    if error.errors:
-        return manifest_invalid(error.errors)
-    return ProblemException(
-        status_code=409 if conflict else 422,
-        slug="service-id-taken" if conflict else "registration-refused",
-        title=_("The service cannot be registered") if conflict else _("The manifest was refused"),
-        detail=error.message,
-        errors=[{"field": "/service/id" if conflict else None, "message": error.message}],
-    )
-
-
-def _lifecycle_problem(error: LifecycleError) -> dict:
-    conflict = error.code in _CONFLICT_CODES
+def domain_problem(error: DomainError) -> dict:
+    """The problem of any app's domain error: its class says status, type and title."""
     return {
-        "status_code": 409 if conflict else 422,
-        "slug": error.code.replace("_", "-") if error.code != "invalid" else "lifecycle-refused",
-        "title": _("Conflicts with the current state") if conflict else _("Request refused"),
-        "detail": error.message,
-        "errors": [{"field": error.field, "message": error.message}],
+        "status_code": error.status,
+        "slug": error.slug,
+        "title": str(error.title),
+        "detail": error.problem_detail(),
+        "errors": error.problem_errors(),
     }
 
 
@@ -191,21 +150,9 @@ def problem_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error, expected or not, becomes a problem response."""
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
-    if isinstance(exc, LifecycleError):
+    if isinstance(exc, DomainError):
         set_rollback()
-        return problem_response(**_lifecycle_problem(exc))
-    if isinstance(exc, RegistrationError):
-        set_rollback()
-        return problem_response(**_api_exception_problem(registration_problem(exc)))
-    if isinstance(exc, TokenError):
-        set_rollback()
-        return problem_response(
-            status_code=422,
-            slug="token-refused",
-            title=_("Request refused"),
-            detail=exc.message,
-            errors=[{"field": exc.field, "message": exc.message}],
-        )
+        return problem_response(**domain_problem(exc))
     drf_response = exception_handler(exc, context)  # maps Http404/PermissionDenied, sets headers
     if drf_response is None:
         set_rollback()

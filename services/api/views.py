@@ -13,9 +13,9 @@ from market.api.base import ApiViewMixin, ReadOnlyApiViewSet
 from market.api.parsers import MANIFEST_PARSERS, manifest_text_of
 from market.api.permissions import require_scope
 from market.api.principal import VENDOR
-from market.api.problems import manifest_invalid, registration_problem
 from market.api.schema import problems
 from services.api.filters import ServiceFilter
+from services.api.problems import manifest_invalid, registration_problem
 from services.api.selectors import catalog_services, managed_services, manifest_history
 from services.api.serializers import (
     MANIFEST_REQUEST_BODY,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Literal
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -24,10 +25,15 @@ from django.utils import translation
 from monitoring.models import Incident
 from services.models import Service
 
-if TYPE_CHECKING:
-    from monitoring.health import IncidentEvent
-
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    """An incident the health sweep opened or closed, to announce once it is committed."""
+
+    kind: Literal["opened", "closed"]
+    incident_id: int
 
 
 def _absolute(path: str) -> str:

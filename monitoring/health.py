@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -43,6 +42,7 @@ from django.utils import timezone
 
 from market.models import MarketPolicy
 from monitoring import alerts, selectors
+from monitoring.alerts import IncidentEvent
 from monitoring.bulk import rows_update, rows_upsert
 from monitoring.latency import histogram_add, histogram_percentile
 from monitoring.models import HealthRollup, Incident, MonitoringCounter, SweepRun
@@ -238,12 +238,6 @@ def _sweep_progress(*, sweep_id: int, probed: int, failures: int) -> None:
 
 
 # --- recording outcomes: state, rollups, incidents --------------------------------------------
-
-
-@dataclass(frozen=True)
-class IncidentEvent:
-    kind: Literal["opened", "closed"]
-    incident_id: int
 
 
 def outcomes_record(

@@ -1,14 +1,16 @@
 """/api/v1/ routes of the monitoring app."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
+from market.api.base import ID_REGEX
 from monitoring.api.views import (
     HealthRollupViewSet,
     HealthViewSet,
     IncidentViewSet,
     StatementCsvViewSet,
     StatementViewSet,
+    TenantUsageCollectViewSet,
     UsageReportViewSet,
 )
 
@@ -19,6 +21,11 @@ router.register("usage", UsageReportViewSet, basename="usage")
 router.register("statements", StatementViewSet, basename="statement")
 
 urlpatterns = [
+    re_path(
+        rf"^tenants/(?P<pk>{ID_REGEX})/usage/collect$",
+        TenantUsageCollectViewSet.as_view({"post": "collect_usage"}),
+        name="tenant-collect-usage",
+    ),
     path(
         "health/<slug:service_id>/rollups",
         HealthRollupViewSet.as_view({"get": "list"}),

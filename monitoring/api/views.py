@@ -1,16 +1,17 @@
-"""Health, incidents, usage reports and statements (read only)."""
+"""Health, incidents, usage reports and statements (read only), and asking for a month's usage."""
 
+from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins
+from rest_framework import mixins, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from market.api.base import ApiViewMixin, ReadOnlyApiViewSet
-from market.api.permissions import scopes
+from market.api.permissions import require_scope, scopes
 from market.api.principal import ORGANIZATION, STAFF
 from monitoring.api.filters import (
     HealthFilter,
@@ -33,11 +34,16 @@ from monitoring.api.serializers import (
     IncidentSerializer,
     StatementDetailSerializer,
     StatementSerializer,
+    UsageCollectRequestSerializer,
     UsageReportSerializer,
 )
 from monitoring.billing import statement_csv
-from monitoring.models import HealthRollup
+from monitoring.models import HealthRollup, UsageReport
+from monitoring.tasks import collect_usage_chunk
+from monitoring.usage import month_parse, usage_report_request
 from services.api.selectors import managed_services
+from tenants.api.selectors import visible_tenants
+from tenants.api.views import LIFECYCLE_PROBLEMS
 
 SERVICE_ID_REGEX = r"[a-z][a-z0-9_-]{1,63}"
 
@@ -194,3 +200,36 @@ class StatementCsvViewSet(StatementViewSet):
 
     def get_renderers(self):
         return [CSVRenderer()]
+
+
+class TenantUsageCollectViewSet(ApiViewMixin, GenericViewSet):
+    # POST /tenants/{id}/usage/collect: the tenant is found through the tenant API's scope;
+    # the usage report and the worker that collects it are monitoring's.
+    filter_backends = []
+
+    def get_queryset(self):
+        return visible_tenants(self.principal)
+
+    @extend_schema(
+        summary="Ask the vendor for a tenant's usage of one month",
+        description=(
+            "Makes the month's usage report due now and hands it to a worker (202): poll "
+            "`/api/v1/usage?tenant={id}&month=YYYY-MM` until its state is collected, rejected "
+            "or failed. A month already collected is returned as it is (200) unless `force`."
+        ),
+        request=UsageCollectRequestSerializer,
+        responses={200: UsageReportSerializer, 202: UsageReportSerializer, **LIFECYCLE_PROBLEMS},
+    )
+    def collect_usage(self, request, pk=None):
+        require_scope(request, STAFF, ORGANIZATION)
+        tenant = self.get_object()
+        serializer = UsageCollectRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        report = usage_report_request(
+            tenant_id=tenant.pk, month=month_parse(data["month"]), force=data["force"]
+        )
+        if report.state != UsageReport.State.PENDING:
+            return Response(UsageReportSerializer(report).data)
+        transaction.on_commit(lambda: collect_usage_chunk.delay([report.pk]))
+        return Response(UsageReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)

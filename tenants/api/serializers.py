@@ -236,14 +236,3 @@ class SubscriptionRenewSerializer(StrictSerializer):
 
 class SubscriptionChangePlanSerializer(StrictSerializer):
     plan = serializers.CharField(max_length=64, help_text="The new plan's code.")
-
-
-class UsageCollectRequestSerializer(serializers.Serializer):
-    """Which month of a tenant's usage to ask the vendor for."""
-
-    month = serializers.RegexField(
-        r"^[0-9]{4}-(0[1-9]|1[0-2])$", help_text="The month, as YYYY-MM (e.g. 2026-11)."
-    )
-    force = serializers.BooleanField(
-        default=False, help_text="Ask again even when the month was already collected."
-    )

@@ -4,7 +4,6 @@ Views parse input, call one service of tenants.services, and shape the answer; t
 rules live in the services and come back as LifecycleError (a 409/422 problem).
 """
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -21,10 +20,6 @@ from market.api.pagination import NewestFirstCursorPagination
 from market.api.permissions import require_scope, scopes
 from market.api.principal import ORGANIZATION, STAFF
 from market.api.schema import IDEMPOTENCY_KEY, problems
-from monitoring.api.serializers import UsageReportSerializer
-from monitoring.models import UsageReport
-from monitoring.tasks import collect_usage_chunk
-from monitoring.usage import month_parse, usage_report_request
 from services.models import Plan
 from tenants.api.filters import OperationFilter, SubscriptionFilter, TenantFilter
 from tenants.api.selectors import (
@@ -46,7 +41,6 @@ from tenants.api.serializers import (
     SubscriptionRenewSerializer,
     SubscriptionSerializer,
     TenantSerializer,
-    UsageCollectRequestSerializer,
 )
 from tenants.models import LifecycleEvent, Subscription
 from tenants.services import (
@@ -263,29 +257,6 @@ class TenantViewSet(ReadOnlyApiViewSet):
 
     def get_queryset(self):
         return visible_tenants(self.principal)
-
-    @extend_schema(
-        summary="Ask the vendor for a tenant's usage of one month",
-        description=(
-            "Makes the month's usage report due now and hands it to a worker (202): poll "
-            "`/api/v1/usage?tenant={id}&month=YYYY-MM` until its state is collected, rejected "
-            "or failed. A month already collected is returned as it is (200) unless `force`."
-        ),
-        request=UsageCollectRequestSerializer,
-        responses={200: UsageReportSerializer, 202: UsageReportSerializer, **LIFECYCLE_PROBLEMS},
-    )
-    @action(detail=True, methods=["post"], url_path="usage/collect")
-    def collect_usage(self, request, pk=None):
-        require_scope(request, STAFF, ORGANIZATION)
-        tenant = self.get_object()
-        data = _validated(UsageCollectRequestSerializer, request.data)
-        report = usage_report_request(
-            tenant_id=tenant.pk, month=month_parse(data["month"]), force=data["force"]
-        )
-        if report.state != UsageReport.State.PENDING:
-            return Response(UsageReportSerializer(report).data)
-        transaction.on_commit(lambda: collect_usage_chunk.delay([report.pk]))
-        return Response(UsageReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema_view(

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "services",
     "tenants",
     "monitoring",
+    "portal",
 ]
 
 MIDDLEWARE = [

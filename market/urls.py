@@ -4,17 +4,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from market import views
-
+# Apps are included by name only: this URLconf sits above every app (docs/architecture.md).
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("school/", views.school_home, name="school-home"),
-    path("school/", include("tenants.urls")),
-    path("vendor/", views.vendor_home, name="vendor-home"),
-    path("vendor/", include("services.urls")),
-    path("staff/overview/", views.staff_overview, name="staff-overview"),
+    path("", include("portal.urls")),
     path("", include("services.standard_urls")),
-    path("api/", include("market.api.urls")),
+    path("api/", include("portal.api.urls")),
     path("monitoring/", include("monitoring.urls")),
     path(
         "accounts/login/",

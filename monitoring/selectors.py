@@ -25,6 +25,7 @@ from services.models import Service
 from tenants.models import Operation, Tenant
 
 UPTIME_DAYS = 90
+USAGE_MONTHS = 12
 
 # Tenants a school is using right now: their service is monitored even when unlisted.
 LIVE_TENANT_STATES = (Tenant.State.ACTIVE, Tenant.State.UPDATING)
@@ -136,6 +137,33 @@ def service_usage_reports(*, service: Service, limit: int = 100) -> list[UsageRe
 
 
 # --- staff dashboard ---------------------------------------------------------------------------
+
+
+# --- a tenant's usage (the school's subscription page) --------------------------------------
+
+
+def tenant_usage(*, tenant: Tenant, months: int = USAGE_MONTHS, today=None) -> list[UsageReport]:
+    """Collected usage reports of the last `months` months, oldest first."""
+    today = today or timezone.localdate()
+    first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    return list(
+        UsageReport.objects.filter(
+            tenant=tenant, state=UsageReport.State.COLLECTED, month__gte=first
+        ).order_by("month")
+    )
+
+
+def usage_metrics(reports: list[UsageReport]) -> list[str]:
+    """Numeric metrics present in the reports: the seed's four first, then any others."""
+    seen: dict[str, None] = {}
+    for name in ("api_calls", "ai_tokens", "active_users", "storage_gb"):
+        if any(isinstance(r.metrics.get(name), int | float) for r in reports):
+            seen[name] = None
+    for report in reports:
+        for name, value in report.metrics.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                seen.setdefault(name, None)
+    return list(seen)
 
 
 @dataclass(frozen=True)

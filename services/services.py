@@ -14,6 +14,7 @@ from market.errors import DomainError
 from market.lib.outbound.guard import BlockedAddress, check_url
 from market.models import MarketPolicy, User
 from services.models import Manifest, Plan, Service, ServiceCredential, Vendor
+from services.selectors import plans_in_live_use
 from services.standard.manifest import ManifestError, plans_from_manifest, validate_manifest_text
 from services.vendor_client.client import VendorClient
 from services.vendor_targets import target_from_manifest
@@ -236,13 +237,7 @@ def service_register(
 
 def _features_in_use(service: Service) -> dict[str, set[str]]:
     """Plan code → the features of that plan, for plans live subscriptions are on."""
-    from tenants.models import Subscription
-
-    in_use: dict[str, set[str]] = {}
-    live = Subscription.objects.filter(service=service, status__in=Subscription.LIVE_STATUSES)
-    for plan in Plan.objects.filter(subscriptions__in=live).distinct():
-        in_use[plan.code] = set(plan.features)
-    return in_use
+    return {plan.code: set(plan.features) for plan in plans_in_live_use(service=service)}
 
 
 def manifest_conflicts_with_live_subscriptions(service: Service, data: dict) -> list[str]:

@@ -6,20 +6,16 @@ can never show one school another school's rows by forgetting a filter.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from monitoring.models import UsageReport
 from services.models import Plan, Service
-from services.selectors import listed_services
-from tenants import states
+from services.selectors import listed_services, service_categories, service_features
 from tenants.models import LifecycleEvent, Organization, Subscription, Tenant
 
-USAGE_MONTHS = 12
 HISTORY_LIMIT = 50
 
 # Tenant states that settle by themselves: the portal polls while a tenant is in one of them.
@@ -36,21 +32,6 @@ TRANSITIONAL_STATES = frozenset(
 
 
 # --- catalog ---------------------------------------------------------------------------------
-
-
-def service_categories(service: Service) -> list[str]:
-    categories = (service.manifest_data.get("service") or {}).get("categories") or []
-    return [str(category) for category in categories if isinstance(category, str)]
-
-
-def service_features(service: Service) -> list[str]:
-    """Every feature any active plan offers, in the order the plans first name them."""
-    seen: dict[str, None] = {}
-    for plan in service.plans.all():
-        if plan.is_active:
-            for feature in plan.features or []:
-                seen.setdefault(str(feature), None)
-    return list(seen)
 
 
 @dataclass(frozen=True)
@@ -133,6 +114,21 @@ def plan_comparison(service: Service) -> PlanComparison:
     return PlanComparison(plans, feature_rows, unit_price_rows)
 
 
+# --- what the catalog asks of the lifecycle (provided in tenants/apps.py) --------------------
+
+
+def services_used_by(*, organization_id: int) -> Q:
+    """A filter on Service: the school has a tenant of it (listed or not)."""
+    used = Tenant.objects.filter(service=OuterRef("pk"), organization_id=organization_id)
+    return Q(Exists(used))
+
+
+def plans_in_live_use(*, service: Service) -> QuerySet[Plan]:
+    """The service's plans that live subscriptions are on."""
+    live = Subscription.objects.filter(service=service, status__in=Subscription.LIVE_STATUSES)
+    return Plan.objects.filter(subscriptions__in=live).distinct()
+
+
 # --- a school's subscriptions ----------------------------------------------------------------
 
 
@@ -185,10 +181,6 @@ def is_usable(tenant: Tenant | None) -> bool:
     return tenant is not None and tenant.state in (Tenant.State.ACTIVE, Tenant.State.UPDATING)
 
 
-def is_live_tenant(tenant: Tenant | None) -> bool:
-    return tenant is not None and tenant.state in states.LIVE_STATES
-
-
 def changeable_plans(subscription: Subscription) -> list[Plan]:
     """Plans the school may switch to: the manifest's allowed changes, else every other plan."""
     allowed = subscription.plan.allowed_changes or []
@@ -204,30 +196,6 @@ def supports_plan_change(service: Service) -> bool:
 
 def tenant_history(*, tenant: Tenant, limit: int = HISTORY_LIMIT) -> list[LifecycleEvent]:
     return list(tenant.events.select_related("actor").order_by("-created_at", "-id")[:limit])
-
-
-def tenant_usage(*, tenant: Tenant, months: int = USAGE_MONTHS, today=None) -> list[UsageReport]:
-    """Collected usage reports of the last `months` months, oldest first."""
-    today = today or timezone.localdate()
-    first = (today.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
-    return list(
-        UsageReport.objects.filter(
-            tenant=tenant, state=UsageReport.State.COLLECTED, month__gte=first
-        ).order_by("month")
-    )
-
-
-def usage_metrics(reports: list[UsageReport]) -> list[str]:
-    """Numeric metrics present in the reports: the seed's four first, then any others."""
-    seen: dict[str, None] = {}
-    for name in ("api_calls", "ai_tokens", "active_users", "storage_gb"):
-        if any(isinstance(r.metrics.get(name), int | float) for r in reports):
-            seen[name] = None
-    for report in reports:
-        for name, value in report.metrics.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                seen.setdefault(name, None)
-    return list(seen)
 
 
 # --- dashboard -------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Which services an API caller may see (the catalog) and which it may manage."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from market.api.principal import Principal
 from services.models import Manifest, Plan, Service
-from tenants.models import Tenant
+from services.selectors import services_used_by
 
 
 def visible_services(principal: Principal, services: QuerySet[Service] | None = None):
@@ -16,10 +16,8 @@ def visible_services(principal: Principal, services: QuerySet[Service] | None = 
     if principal.is_vendor:
         return services.filter(listed | Q(vendor_id=principal.vendor_id))
     if principal.is_school:
-        used = Tenant.objects.filter(
-            service=OuterRef("pk"), organization_id=principal.organization_id
-        )
-        return services.filter(listed | Q(Exists(used)))
+        used = services_used_by(organization_id=principal.organization_id)
+        return services.filter(listed | used)
     return services.none()
 
 

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from services.models import Manifest, Plan, Service, Vendor
-from tenants.selectors import service_categories, service_features
+from services.selectors import service_categories, service_features
 
 
 class VendorRefSerializer(serializers.ModelSerializer):

@@ -152,7 +152,7 @@ def test_the_command_line_exits_non_zero_when_an_answer_breaks_the_schema(
 ):
     from rest_framework.response import Response
 
-    from market.api.views import MarketPolicyView
+    from portal.api.views import MarketPolicyView
 
     # An undocumented body: the policy without any of its required fields.
     monkeypatch.setattr(MarketPolicyView, "get", lambda self, request: Response({"x": 1}))

@@ -2,8 +2,8 @@
 
 import re
 
-from market.templatetags.charts import bar_chart_svg
-from market.templatetags.portal import compact_number
+from portal.templatetags.charts import bar_chart_svg
+from portal.templatetags.portal import compact_number
 
 
 def test_each_point_is_a_bar_with_its_exact_value_in_a_title():

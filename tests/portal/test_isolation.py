@@ -100,7 +100,7 @@ PUBLIC = {"vendor-signup"}
 
 def portal_url_names() -> set[str]:
     names = set()
-    for module in ("tenants.urls", "services.urls"):
+    for module in ("portal.school_urls", "portal.vendor_urls"):
         resolver = get_resolver(module)
         names |= {name for name in resolver.reverse_dict if isinstance(name, str)}
     return names | {"school-home", "vendor-home"}

@@ -208,7 +208,7 @@ def test_run_conformance_calls_the_kit_and_shows_its_report(world, as_user, monk
                                  "detail": "second activate changed the tenant"}]},
         )  # fmt: skip
 
-    monkeypatch.setattr("services.views._conformance_runner", lambda: fake_run)
+    monkeypatch.setattr("portal.vendor_views._conformance_runner", lambda: fake_run)
     client = as_user(world.vendor_user_a)
     response = client.post(reverse("vendor-conformance-start", args=["alpha_tutor"]))
     assert calls == [(world.service_a, world.vendor_user_a)]
@@ -219,7 +219,7 @@ def test_run_conformance_calls_the_kit_and_shows_its_report(world, as_user, monk
 
 
 def test_run_conformance_without_the_kit_says_so(world, as_user, monkeypatch):
-    monkeypatch.setattr("services.views._conformance_runner", lambda: None)
+    monkeypatch.setattr("portal.vendor_views._conformance_runner", lambda: None)
     client = as_user(world.vendor_user_a)
     response = client.post(reverse("vendor-conformance-start", args=["alpha_tutor"]), follow=True)
     assert response.status_code == 200

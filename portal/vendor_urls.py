@@ -1,8 +1,8 @@
-"""The vendor's pages, under /vendor/ (the dashboard itself is market.views.vendor_home)."""
+"""The vendor's pages, under /vendor/ (the dashboard itself is portal.views.vendor_home)."""
 
 from django.urls import path
 
-from services import views
+from portal import vendor_views as views
 
 urlpatterns = [
     path("signup/", views.signup, name="vendor-signup"),

@@ -5,6 +5,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from market.permissions import school_admin_required, vendor_user_required
+from monitoring.models import Incident
+from portal.selectors import market_overview
+from services.models import Manifest
+from services.selectors import listed_services
+from tenants.models import Operation
+from tenants.selectors import school_dashboard
 
 ROLE_HOMES = {"staff": "staff-overview", "vendor": "vendor-home", "school": "school-home"}
 
@@ -13,16 +19,12 @@ def home(request):
     """Anonymous visitors see the public home page; people with a role go to their own."""
     if request.user.is_authenticated and request.user.role in ROLE_HOMES:
         return redirect(reverse(ROLE_HOMES[request.user.role]))
-    from services.selectors import listed_services
-
     return render(request, "market/home.html", {"services": listed_services()[:12]})
 
 
 @school_admin_required
 def school_home(request):
     """The school's dashboard: a search into the catalog, live subscriptions, what needs care."""
-    from tenants.selectors import school_dashboard
-
     organization = request.user.organization
     return render(
         request,
@@ -34,10 +36,6 @@ def school_home(request):
 @vendor_user_required
 def vendor_home(request):
     """The vendor's services with their health, tenants and anything that failed."""
-    from monitoring.models import Incident
-    from services.models import Manifest
-    from tenants.models import Operation
-
     vendor = request.user.vendor
     failing = Q(
         tenants__operations__state__in=(Operation.State.FAILED, Operation.State.NEEDS_ATTENTION)
@@ -64,8 +62,6 @@ def vendor_home(request):
 
 def staff_overview(request):
     """Counts that tell staff where to look; linked from the admin."""
-    from market.selectors import market_overview
-
     if not (request.user.is_authenticated and request.user.is_staff):
         return redirect(f"{reverse('admin:login')}?next={request.path}")
     return render(request, "market/staff_overview.html", {"overview": market_overview()})

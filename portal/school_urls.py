@@ -1,8 +1,8 @@
-"""The school admin's pages, under /school/ (the dashboard itself is market.views.school_home)."""
+"""The school admin's pages, under /school/ (the dashboard itself is portal.views.school_home)."""
 
 from django.urls import path
 
-from tenants import views
+from portal import school_views as views
 
 urlpatterns = [
     path("catalog/", views.catalog, name="school-catalog"),

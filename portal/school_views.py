@@ -14,6 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from market.permissions import school_admin_required
+from monitoring.selectors import tenant_usage, usage_metrics
+from services.selectors import service_categories
 from services.vendor_client.jwt_keys import issue_launch_token
 from services.vendor_client.urls import standard_url
 from tenants import selectors
@@ -76,7 +78,7 @@ def service_detail(request, service_id: str):
         {
             "service": service,
             "comparison": selectors.plan_comparison(service),
-            "categories": selectors.service_categories(service),
+            "categories": service_categories(service),
             "live_subscription": selectors.school_live_subscription(
                 organization=request.user.organization, service=service
             ),
@@ -150,7 +152,7 @@ def subscription_list(request):
 def _detail_context(request, subscription, **forms):
     tenant = subscription.tenant
     plans = selectors.changeable_plans(subscription) if subscription.is_live else []
-    reports = selectors.tenant_usage(tenant=tenant) if tenant else []
+    reports = tenant_usage(tenant=tenant) if tenant else []
     context = {
         "subscription": subscription,
         "tenant": tenant,
@@ -161,7 +163,7 @@ def _detail_context(request, subscription, **forms):
         "supports_plan_change": selectors.supports_plan_change(subscription.service),
         "history": selectors.tenant_history(tenant=tenant) if tenant else [],
         "usage_reports": reports,
-        "usage_metrics": selectors.usage_metrics(reports),
+        "usage_metrics": usage_metrics(reports),
     }
     context.update(_state_context(subscription))
     return context

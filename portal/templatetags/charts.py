@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from market.templatetags.portal import compact_number
+from portal.templatetags.portal import compact_number
 
 register = template.Library()
 

@@ -10,7 +10,7 @@ from rest_framework.routers import SimpleRouter
 
 import market.api.schema  # noqa: F401 - registers the bearer security scheme
 from market.api.problems import api_not_found
-from market.api.views import (
+from portal.api.views import (
     ApiTokenViewSet,
     MarketPolicyView,
     MarketRedocView,

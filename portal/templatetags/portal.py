@@ -2,9 +2,12 @@
 
 from django import template
 from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from tenants.models import Tenant
 
 register = template.Library()
 
@@ -96,8 +99,6 @@ def nav_link(context, target: str, label: str, match: str = ""):
     `target` is a URL name or, for pages other parts of the market serve, a literal path.
     `match` is a path prefix that also counts as "here" (e.g. "/school/catalog/").
     """
-    from django.urls import NoReverseMatch, reverse
-
     if target.startswith("/"):
         url = target
     else:
@@ -115,8 +116,6 @@ def nav_link(context, target: str, label: str, match: str = ""):
 
 @register.filter
 def tenant_state_label(value: str) -> str:
-    from tenants.models import Tenant
-
     try:
         return Tenant.State(value).label
     except ValueError:

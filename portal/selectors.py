@@ -1,9 +1,14 @@
-"""Market-wide reads."""
+"""Market-wide reads for the dashboards: counts across every app."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db.models import Count
 from django.utils import timezone
+
+from monitoring.models import Incident
+from services.models import Service, Vendor
+from tenants.models import Operation, Organization, Subscription, Tenant
 
 
 @dataclass(frozen=True)
@@ -18,12 +23,6 @@ class MarketOverview:
 
 
 def market_overview(*, today=None) -> MarketOverview:
-    from django.db.models import Count
-
-    from monitoring.models import Incident
-    from services.models import Service, Vendor
-    from tenants.models import Operation, Organization, Subscription, Tenant
-
     today = today or timezone.localdate()
     states = dict(Tenant.objects.values_list("state").annotate(n=Count("id")).order_by())
     return MarketOverview(

@@ -91,7 +91,6 @@ MANIFEST_PARSERS = [
     PlainTextManifestParser,
     JsonManifestParser,
 ]
-MANIFEST_MEDIA_TYPES = ["application/yaml", "text/yaml", "application/json", "text/plain"]
 
 
 def manifest_text_of(request) -> bytes:

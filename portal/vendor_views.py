@@ -376,9 +376,9 @@ def _check_row(check) -> dict | None:
 @vendor_user_required
 def rejected_submissions(request):
     """The vendor's recent manifests that did not validate, with their errors under their lines."""
-    manifests = Manifest.objects.filter(
-        vendor=request.user.vendor, service__isnull=True, is_valid=False
-    ).order_by("-created_at")[:REJECTED_SHOWN]
+    manifests = Manifest.objects.filter(vendor=request.user.vendor, is_valid=False).order_by(
+        "-created_at"
+    )[:REJECTED_SHOWN]
     entries = [
         (
             manifest,

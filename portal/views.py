@@ -53,9 +53,7 @@ def vendor_home(request):
             "open_incidents": Incident.objects.filter(
                 service__vendor=vendor, closed_at__isnull=True
             ).select_related("service"),
-            "rejected_count": Manifest.objects.filter(
-                vendor=vendor, service__isnull=True, is_valid=False
-            ).count(),
+            "rejected_count": Manifest.objects.filter(vendor=vendor, is_valid=False).count(),
         },
     )
 

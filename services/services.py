@@ -106,11 +106,20 @@ def _record_manifest(*, vendor, service, raw_text, result, submitted_by) -> Mani
 
 
 def _validated(raw_text: str, *, vendor: Vendor, service: Service | None, submitted_by):
+    """The validation result, or RegistrationError after keeping the refused text.
+
+    `service` is the service being updated (None for a registration): a refused update is
+    numbered in that service's history, so the vendor finds the attempt there.
+    """
     result = validate_manifest_text(raw_text)
     if not result.is_valid:
         # Every submission is kept, valid or not, so a vendor can see what it sent.
         _record_manifest(
-            vendor=vendor, service=None, raw_text=raw_text, result=result, submitted_by=submitted_by
+            vendor=vendor,
+            service=service,
+            raw_text=raw_text,
+            result=result,
+            submitted_by=submitted_by,
         )
         raise RegistrationError(_("The manifest has errors."), result.errors)
     return result

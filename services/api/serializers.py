@@ -78,13 +78,20 @@ class ManifestSerializer(ManifestSummarySerializer):
 class ManifestVersionSerializer(ManifestSerializer):
     """One submitted version in full, for the service's vendor and staff."""
 
+    data = serializers.JSONField(
+        allow_null=True, help_text="The parsed manifest; null for a version that was refused."
+    )
     raw_text = serializers.CharField(help_text="The text exactly as submitted.")
     submitted_by = serializers.CharField(
         source="submitted_by.username", allow_null=True, read_only=True
     )
+    is_valid = serializers.BooleanField(help_text="False for an update that was refused.")
+    errors = serializers.JSONField(
+        help_text="Why a refused version was refused: pointer, message, message_ko, line."
+    )
 
     class Meta(ManifestSerializer.Meta):
-        fields = [*ManifestSerializer.Meta.fields, "raw_text", "submitted_by"]
+        fields = [*ManifestSerializer.Meta.fields, "raw_text", "submitted_by", "is_valid", "errors"]
         read_only_fields = fields
 
 

@@ -146,6 +146,22 @@ def test_a_vendor_submits_a_new_manifest_version_and_reads_the_history(world, re
     assert Service.objects.get(service_id="gamma_quiz").current_manifest.number == 2
 
 
+def test_a_refused_manifest_version_shows_in_the_history_with_its_errors(world, reference_vendor):
+    api = world.vendor_a.api
+    text = manifest_text(base_url=reference_vendor.base_url, service_id="gamma_quiz")
+    assert api.post(f"{API}/services", text, content_type=YAML).status_code == 201
+    refused = api.post(
+        f"{API}/services/gamma_quiz/manifests", 'version: "2.0"\n', content_type=YAML
+    )
+    assert refused.status_code == 422
+    assert problem_of(refused)["type"].endswith("/manifest-invalid")
+    history = api.get(f"{API}/services/gamma_quiz/manifests").json()["results"]
+    assert [(m["number"], m["is_valid"]) for m in history] == [(2, False), (1, True)]
+    assert history[0]["data"] is None
+    assert any(error["pointer"] == "/version" for error in history[0]["errors"])
+    assert history[1]["errors"] == []
+
+
 def test_schools_read_no_manifest_history(world):
     response = world.school_a.api.get(f"{API}/services/alpha_tutor/manifests")
     assert response.status_code == 404

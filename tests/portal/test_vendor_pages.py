@@ -141,6 +141,26 @@ def test_a_new_manifest_version_is_diffed_against_the_previous(world, as_user, r
     assert Service.objects.get(service_id="lab_tutor").name == "Reference Tutor Plus"
 
 
+def test_a_refused_update_is_in_the_services_versions_and_in_the_rejected_list(
+    world, as_user, reference_vendor
+):
+    client = as_user(world.vendor_user_a)
+    text = manifest_text(base_url=reference_vendor.base_url, service_id="lab_tutor")
+    client.post(reverse("vendor-service-new"), {"manifest": text})
+    response = client.post(
+        reverse("vendor-manifest-submit", args=["lab_tutor"]), {"manifest": 'version: "2.0"\n'}
+    )
+    assert response.status_code == 200
+    service_page = client.get(reverse("vendor-service", args=["lab_tutor"])).content.decode()
+    versions = service_page[service_page.index('id="manifests-title"') :]
+    assert re.search(r">#2</a>.*?거부됨", versions, re.S), "the refused version is marked"
+    detail = client.get(reverse("vendor-manifest", args=["lab_tutor", 2]))
+    assert detail.status_code == 200
+    assert "거부됨" in detail.content.decode()
+    rejected = client.get(reverse("vendor-submissions")).content.decode()
+    assert "/version" in rejected, "refused updates are listed with refused registrations"
+
+
 def test_a_manifest_for_another_service_id_is_refused_on_the_update_page(
     world, as_user, reference_vendor
 ):

@@ -133,6 +133,22 @@ def test_manifest_update_applies_a_new_version(reference_vendor):
     assert service.name == "Reference Tutor 2"
 
 
+def test_a_refused_manifest_update_is_kept_in_the_services_own_history(reference_vendor):
+    text = manifest_text(base_url=reference_vendor.base_url)
+    service, _ = service_register(vendor=VendorFactory(), raw_text=text)
+    with pytest.raises(RegistrationError):
+        manifest_update(service=service, raw_text='version: "2.0"\n')
+    refused = service.manifests.get(number=2)
+    assert refused.is_valid is False
+    assert refused.vendor_id == service.vendor_id
+    assert refused.raw_text == 'version: "2.0"\n'
+    assert any(error["pointer"] == "/version" for error in refused.errors)
+    service.refresh_from_db()
+    assert service.current_manifest.number == 1, "the refused version is not applied"
+    accepted = manifest_update(service=service, raw_text=text.replace("Reference Tutor", "Tutor 3"))
+    assert accepted.number == 3
+
+
 def test_rotation_keeps_the_old_credential_valid_during_the_overlap(reference_vendor):
     from services.vendor_targets import vendor_target
 

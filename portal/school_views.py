@@ -1,6 +1,7 @@
 """The school admin's pages: catalog, subscribing, and looking after subscriptions.
 
-Views are thin: they read through `tenants.selectors`, write through `tenants.services` (and
+Views are thin: they read through `tenants.selectors` (and `services.selectors`, and
+`monitoring.selectors` for a tenant's usage), write through `tenants.services` (and
 `tenants.credentials`, `tenants.team`), and show a `LifecycleError` next to the field it names.
 Every page is scoped to `request.user.organization`; another school's id answers 404.
 """

@@ -1,4 +1,6 @@
-"""The market's own endpoints: API tokens and the market policy."""
+"""The market's own endpoints: API tokens and the market policy, the schema and its viewers.
+
+Here, on top, because a token belongs to a school or a vendor (apps above the core)."""
 
 from django.http import HttpResponse
 from django.template import engines

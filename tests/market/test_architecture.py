@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "architecture.md"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PACKAGES = ("market", "services", "tenants", "monitoring", "portal", "vendorkit")
+CONTRACT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+    "importlinter"
+]
+PACKAGES = tuple(CONTRACT["root_packages"])
 
 # A dotted name in backticks whose first part is one of the market's packages.
 MODULE_NAME = re.compile(r"`((?:" + "|".join(PACKAGES) + r")(?:\.[a-z_][a-z0-9_]*)*)`")

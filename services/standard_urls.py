@@ -12,7 +12,7 @@ urlpatterns = [
     # Raw files: only these shapes of name reach the view, which then serves a name only when
     # it is one of the files that exist (no "..", no slashes inside a file name).
     re_path(
-        r"^standard/(?P<name>openapi(?:\.bundled)?\.yaml|(?:schemas|examples)/[A-Za-z0-9][A-Za-z0-9_.-]*)$",
+        r"^standard/(?P<name>openapi\.yaml|openapi\.bundled\.yaml|(?:schemas|examples)/[A-Za-z0-9][A-Za-z0-9_.-]*)$",
         standard_views.standard_raw,
         name="standard-raw",
     ),

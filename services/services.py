@@ -18,6 +18,7 @@ from services.selectors import plans_in_live_use
 from services.standard.manifest import ManifestError, plans_from_manifest, validate_manifest_text
 from services.vendor_client.client import VendorClient
 from services.vendor_targets import target_from_manifest
+from vendorkit.signing import new_secret as new_signing_secret
 
 HEALTHY_ENOUGH_TO_REGISTER = ("healthy", "degraded")
 
@@ -183,7 +184,7 @@ def _sync_plans(service: Service, data: dict) -> None:
 def _new_credentials() -> IssuedCredentials:
     return IssuedCredentials(
         api_key="mk_" + secrets.token_urlsafe(32),
-        signing_secret="whsec_" + secrets.token_urlsafe(32),
+        signing_secret=new_signing_secret(),  # whsec_<base64 of 32 bytes> (signing.md)
     )
 
 

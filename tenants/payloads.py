@@ -17,9 +17,12 @@ def choose_isolation(service: Service, policy: MarketPolicy) -> str:
     return isolation.get("default") or (supported[0] if supported else "")
 
 
-def activation_payload(*, subscription: Subscription, tenant: Tenant, isolation: str) -> dict:
+def activation_payload(
+    *, subscription: Subscription, tenant: Tenant, isolation: str, reactivation: bool = False
+) -> dict:
     payload = {
         "tenant_id": tenant.tenant_id,
+        "reactivation": reactivation,  # v1.1: the tenant's kept data comes back; vendors may ignore
         "tenant_name": subscription.organization.name,
         "plan": subscription.plan.code,
         "features": list(subscription.plan.features),
@@ -39,7 +42,7 @@ def deactivation_payload(*, reason: str, preserve_data: bool, deactivate_at: dat
     return {
         "reason": reason,
         "preserve_data": preserve_data,
-        "deactivate_at": deactivate_at.isoformat().replace("+00:00", "Z"),
+        "deactivate_at": deactivate_at.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }
 
 

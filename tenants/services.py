@@ -175,7 +175,10 @@ def subscription_create(
                 tenant=tenant,
                 kind=Operation.Kind.ACTIVATE,
                 payload=payloads.activation_payload(
-                    subscription=subscription, tenant=tenant, isolation=tenant.isolation
+                    subscription=subscription,
+                    tenant=tenant,
+                    isolation=tenant.isolation,
+                    reactivation=reactivating,
                 ),
                 subscription=subscription,
                 requested_by=created_by,

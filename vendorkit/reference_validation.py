@@ -118,7 +118,23 @@ def check_activate(body: dict, *, path_tenant_id: str) -> list[FieldError]:
     _enum(body, "isolation", ISOLATION_LEVELS, errors, required=False)
     if "subscription_id" in body and not isinstance(body["subscription_id"], str):
         errors.append(FieldError("subscription_id", "must be a string"))
+    errors += check_activate_reactivation(body)
     return errors
+
+
+def check_body_tenant(body: dict, *, path_tenant_id: str) -> list[FieldError]:
+    """``tenant_id`` in a deactivate, update or delete body (v1.1; optional before) is the path's."""
+    if "tenant_id" not in body:
+        return []
+    if not isinstance(body["tenant_id"], str) or body["tenant_id"] != path_tenant_id:
+        return [FieldError("tenant_id", "must equal the tenant id in the URL path")]
+    return []
+
+
+def check_activate_reactivation(body: dict) -> list[FieldError]:
+    if "reactivation" in body and not isinstance(body["reactivation"], bool):
+        return [FieldError("reactivation", "must be true or false")]
+    return []
 
 
 def check_deactivate(body: dict) -> list[FieldError]:

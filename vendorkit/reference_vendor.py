@@ -45,10 +45,8 @@ from vendorkit.reference_store import (
 from vendorkit.signing import (
     DEFAULT_TOLERANCE_SECONDS,
     REQUEST_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
     SignatureError,
-    verify,
+    verify_request,
 )
 
 VERSION = "1.0.0"
@@ -390,11 +388,14 @@ class ReferenceVendorHandler(BaseHTTPRequestHandler):
                 401, "unauthorized", f"missing or wrong {options.api_key_header} header"
             )
         try:
-            verify(
+            # RFC 9421 (standard v1.1): the method, path, query, body digest and request id
+            # are signed, so a request replayed to another path, tenant or method is refused.
+            # The legacy X-Market-Signature alone is not accepted: it binds none of those.
+            verify_request(
                 secrets=options.signing_secrets,
-                request_id=self.headers.get(REQUEST_ID_HEADER, ""),
-                timestamp_header=self.headers.get(TIMESTAMP_HEADER, ""),
-                signature_header=self.headers.get(SIGNATURE_HEADER, ""),
+                method=self.command,
+                target=self.path,
+                headers=self.headers,
                 body=body,
                 tolerance=options.tolerance,
             )
@@ -541,11 +542,13 @@ def _parse_json_object(body: bytes) -> dict[str, Any] | Response:
 def _check(operation: str, payload: dict[str, Any], tenant_id: str) -> list[checks.FieldError]:
     if operation == "activate":
         return checks.check_activate(payload, path_tenant_id=tenant_id)
+    # v1.1 bodies name their tenant; one about another tenant than the path's is refused.
+    errors = checks.check_body_tenant(payload, path_tenant_id=tenant_id)
     if operation == "deactivate":
-        return checks.check_deactivate(payload)
+        return errors + checks.check_deactivate(payload)
     if operation == "update":
-        return checks.check_update(payload)
-    return checks.check_delete(payload)
+        return errors + checks.check_update(payload)
+    return errors + checks.check_delete(payload)
 
 
 def _invalid(problems: list[checks.FieldError]) -> Response:

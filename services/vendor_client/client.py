@@ -28,6 +28,7 @@ from market.lib.outbound.http import OutboundError, Reply, exchange, guarded_ses
 from market.lib.outbound.transport import CallDeadline
 from services.vendor_client import jwt_keys
 from services.vendor_client.schemas import ENDPOINT_SCHEMAS, validation_problem
+from services.vendor_client.signing import sign_prepared, signing_keys
 from services.vendor_client.urls import standard_url
 from vendorkit.signing import (
     REQUEST_ID_HEADER,
@@ -171,6 +172,31 @@ def clear_oauth_token_cache() -> None:
         _oauth_tokens.clear()
 
 
+def lifecycle_body(tenant_id: str, payload: dict) -> dict:
+    """A lifecycle body as standard v1.1 sends it: ``tenant_id`` first, times in whole seconds.
+
+    Applied at send time, so an operation queued before v1.1 goes out in the new shape too.
+    The tenant id in the body names the tenant the signed path names: a vendor can refuse a
+    body that is about another tenant.
+    """
+    body = {"tenant_id": tenant_id, **{k: v for k, v in payload.items() if k != "tenant_id"}}
+    if isinstance(body.get("deactivate_at"), str):
+        body["deactivate_at"] = whole_seconds(body["deactivate_at"])
+    return body
+
+
+def whole_seconds(value: str) -> str:
+    """An RFC 3339 time without its fraction of a second (``...12:00:00.123456Z`` -> ``...:00Z``)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    text = moment.replace(microsecond=0).isoformat()
+    return text.replace("+00:00", "Z")
+
+
 class VendorClient:
     """Calls one vendor service. Not thread-safe: use one client per thread or task."""
 
@@ -194,13 +220,16 @@ class VendorClient:
         return self.send("GET", "health", request_id=request_id or str(uuid.uuid4()))
 
     def activate(self, tenant_id: str, payload: dict, *, request_id: str) -> VendorResponse:
+        body = lifecycle_body(tenant_id, payload)
+        body.setdefault("reactivation", False)
         return self.send(
-            "POST", "tenant_activate", tenant_id=tenant_id, body=payload, request_id=request_id
+            "POST", "tenant_activate", tenant_id=tenant_id, body=body, request_id=request_id
         )
 
     def deactivate(self, tenant_id: str, payload: dict, *, request_id: str) -> VendorResponse:
+        body = lifecycle_body(tenant_id, payload)
         return self.send(
-            "POST", "tenant_deactivate", tenant_id=tenant_id, body=payload, request_id=request_id
+            "POST", "tenant_deactivate", tenant_id=tenant_id, body=body, request_id=request_id
         )
 
     def status(self, tenant_id: str, *, request_id: str) -> VendorResponse:
@@ -218,14 +247,15 @@ class VendorClient:
         )
 
     def update(self, tenant_id: str, payload: dict, *, request_id: str) -> VendorResponse:
+        body = lifecycle_body(tenant_id, payload)
         return self.send(
-            "POST", "tenant_update", tenant_id=tenant_id, body=payload, request_id=request_id
+            "POST", "tenant_update", tenant_id=tenant_id, body=body, request_id=request_id
         )
 
     def delete(
         self, tenant_id: str, payload: dict | None = None, *, request_id: str
     ) -> VendorResponse:
-        body = payload if payload is not None else {"reason": "retention_expired"}
+        body = lifecycle_body(tenant_id, payload or {"reason": "retention_expired"})
         return self.send(
             "POST", "tenant_delete", tenant_id=tenant_id, body=body, request_id=request_id
         )
@@ -264,14 +294,23 @@ class VendorClient:
         started = time.perf_counter()
         try:
             with CallDeadline(float(settings.VENDOR_TOTAL_TIMEOUT)) as deadline:
+                timestamp = int(time.time())
                 headers = self._headers(
                     method=method,
                     request_id=request_id,
+                    timestamp=timestamp,
                     raw=raw,
                     with_auth=endpoint_name != "health",
                     deadline=deadline,
                 )
-                reply = self._exchange(method, url, headers=headers, data=raw, deadline=deadline)
+                reply = self._exchange(
+                    method,
+                    url,
+                    headers=headers,
+                    data=raw,
+                    deadline=deadline,
+                    finish=self._signer(timestamp=timestamp, raw=raw),
+                )
         except _CallFailed as failure:
             result = self._failed(failure, request_id=request_id, started=started)
         else:
@@ -297,11 +336,27 @@ class VendorClient:
     # --- building the request -------------------------------------------------------------
 
     def _headers(
-        self, *, method: str, request_id: str, raw: bytes, with_auth: bool, deadline: CallDeadline
+        self,
+        *,
+        method: str,
+        request_id: str,
+        timestamp: int,
+        raw: bytes,
+        with_auth: bool,
+        deadline: CallDeadline,
     ) -> dict[str, str]:
-        timestamp = int(time.time())
         headers = {REQUEST_ID_HEADER: request_id, TIMESTAMP_HEADER: str(timestamp)}
         if self.target.signing_secrets:
+            try:
+                signing_keys(list(self.target.signing_secrets))
+            except ValueError as exc:
+                raise _CallFailed(
+                    "http",
+                    f"the signing secret of {self.target.service_id} is unusable ({exc}): "
+                    "rotate the service's credentials",
+                    retryable=False,
+                ) from exc
+            # Deprecated v1.0 header, sent until LEGACY_SIGNATURE_END (docs/standard/signing.md).
             headers[SIGNATURE_HEADER] = signature_header(
                 secrets=list(self.target.signing_secrets),
                 request_id=request_id,
@@ -313,6 +368,17 @@ class VendorClient:
         if with_auth:
             headers.update(self._auth_headers(deadline))
         return headers
+
+    def _signer(self, *, timestamp: int, raw: bytes):
+        """The RFC 9421 signature, added to the prepared request just before it is sent."""
+        secrets = list(self.target.signing_secrets)
+        if not secrets:
+            return None
+
+        def finish(prepared) -> None:
+            sign_prepared(prepared, secrets=secrets, created=timestamp, body=raw)
+
+        return finish
 
     def _auth_headers(self, deadline: CallDeadline) -> dict[str, str]:
         auth_type = self.target.auth_type
@@ -389,7 +455,14 @@ class VendorClient:
     # --- sending --------------------------------------------------------------------------
 
     def _exchange(
-        self, method: str, url: str, *, headers: dict, data: bytes, deadline: CallDeadline
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict,
+        data: bytes,
+        deadline: CallDeadline,
+        finish=None,
     ) -> Reply:
         try:
             return exchange(
@@ -399,6 +472,7 @@ class VendorClient:
                 headers=headers,
                 data=data,
                 deadline=deadline,
+                finish=finish,
                 connect_timeout=float(settings.VENDOR_CONNECT_TIMEOUT),
                 max_bytes=int(settings.VENDOR_MAX_RESPONSE_BYTES),
             )

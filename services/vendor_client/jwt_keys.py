@@ -9,6 +9,16 @@ The key comes from the environment variable ``MARKET_JWT_PRIVATE_KEY`` (PEM text
 escapes allowed, or a path to a PEM file). Without it the key is generated once and kept in
 ``VAR_DIR/jwt-private.pem`` - fine on a laptop, wrong for several web servers, which is why a
 deploy check (``checks.check_jwt_key_configured``) insists on the variable in production.
+
+Rotation without a gap (vendors cache the JWKS): the JWKS also publishes
+``MARKET_JWT_NEXT_PRIVATE_KEY`` (the key that will sign next) and ``MARKET_JWT_PREVIOUS_KEY``
+(the key that signed before, private or public PEM), each in the same forms.
+
+1. Set ``MARKET_JWT_NEXT_PRIVATE_KEY`` to a new key. The JWKS now has two keys; tokens are
+   still signed with the current one. Wait longer than vendors cache the JWKS (a day).
+2. Move it: ``MARKET_JWT_PRIVATE_KEY`` = the new key, ``MARKET_JWT_PREVIOUS_KEY`` = the old
+   one, no next key. New tokens carry the new ``kid``, which every vendor already has.
+3. After the longest token lifetime (5 minutes) and the cache time, drop the previous key.
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ from django.core.exceptions import ImproperlyConfigured
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "MARKET_JWT_PRIVATE_KEY"
+NEXT_ENV_VAR = "MARKET_JWT_NEXT_PRIVATE_KEY"
+PREVIOUS_ENV_VAR = "MARKET_JWT_PREVIOUS_KEY"
 ALGORITHM = "RS256"
 MAX_TOKEN_TTL = 300
 SERVICE_TOKEN_USE = "service"
@@ -87,14 +99,40 @@ def market_private_key() -> rsa.RSAPrivateKey:
     return _load_pem(Path(value).read_bytes(), f"{ENV_VAR} file {value}")
 
 
+@functools.cache
+def _published_key(name: str, value: str) -> rsa.RSAPublicKey:
+    """The public key in an extra JWKS variable (cached per value, so a change is seen)."""
+    data = value.replace("\\n", "\n").encode() if value.startswith("-----BEGIN") else None
+    origin = name if data is not None else f"{name} file {value}"
+    if data is None:
+        try:
+            data = Path(value).read_bytes()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{origin} cannot be read: {exc}") from exc
+    if b"PRIVATE KEY" in data:
+        return _load_pem(data, origin).public_key()
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"{origin} does not hold a PEM key: {exc}") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ImproperlyConfigured(f"{origin} must hold an RSA key (RS256).")
+    return key
+
+
+def published_public_keys() -> list[rsa.RSAPublicKey]:
+    """Every key vendors should accept: the current one, then the next and the previous."""
+    keys = [market_private_key().public_key()]
+    for name in (NEXT_ENV_VAR, PREVIOUS_ENV_VAR):
+        value = os.environ.get(name, "").strip()
+        if value:
+            keys.append(_published_key(name, value))
+    return keys
+
+
 def _b64url_uint(value: int) -> str:
     raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _public_jwk_fields() -> dict[str, str]:
-    numbers = market_private_key().public_key().public_numbers()
-    return _jwk_fields(numbers.n, numbers.e)
 
 
 @functools.cache
@@ -116,9 +154,18 @@ def key_id() -> str:
 
 
 def public_jwks() -> dict[str, Any]:
-    """The JSON Web Key Set served at ``/.well-known/jwks.json``."""
-    jwk = {**_public_jwk_fields(), "kid": key_id(), "alg": ALGORITHM, "use": "sig"}
-    return {"keys": [jwk]}
+    """The JSON Web Key Set served at ``/.well-known/jwks.json``: the signing key first, then
+    the next and previous keys of a rotation (two keys during an overlap)."""
+    keys, seen = [], set()
+    for public_key in published_public_keys():
+        numbers = public_key.public_numbers()
+        kid = _thumbprint(numbers.n, numbers.e)
+        if kid in seen:
+            continue
+        seen.add(kid)
+        jwk = {**_jwk_fields(numbers.n, numbers.e), "kid": kid, "alg": ALGORITHM, "use": "sig"}
+        keys.append(jwk)
+    return {"keys": keys}
 
 
 def _market_issuer() -> str:

@@ -222,7 +222,11 @@ def test_the_raw_body_the_vendor_receives_is_the_one_signed(stub_server):
 
     assert result.ok, result.error
     received = server.requests[0]
-    assert json.loads(received.body) == {"tenant_id": "t1", "tenant_name": "한림"}
+    assert json.loads(received.body) == {
+        "tenant_id": "t1",
+        "tenant_name": "한림",
+        "reactivation": False,
+    }
     verify(
         secrets=["s"],
         request_id="r",

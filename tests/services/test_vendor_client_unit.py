@@ -130,7 +130,7 @@ def test_activate_sends_signed_authenticated_json(client, mocked):
     assert sent.headers["Content-Type"] == "application/json"
     assert sent.headers["Accept"] == "application/json"
     assert sent.headers["User-Agent"] == "ServiceMarket/1.0"
-    assert json.loads(sent.body) == ACTIVATE_PAYLOAD
+    assert json.loads(sent.body) == {**ACTIVATE_PAYLOAD, "reactivation": False}
     for secret in SECRETS:  # either secret alone verifies (rotation)
         verify(
             secrets=[secret],
@@ -279,7 +279,10 @@ def test_delete_sends_the_retention_reason_by_default(client, mocked):
     result = client.delete("hallym_univ", request_id="r")
 
     assert result.ok
-    assert json.loads(mocked.calls[0].request.body) == {"reason": "retention_expired"}
+    assert json.loads(mocked.calls[0].request.body) == {
+        "tenant_id": "hallym_univ",
+        "reason": "retention_expired",
+    }
 
 
 def test_an_endpoint_the_manifest_does_not_declare_is_a_caller_error():

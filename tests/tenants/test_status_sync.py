@@ -41,27 +41,29 @@ def deactivate_behind_the_markets_back(base_url: str, tenant_id: str) -> None:
     import time
     import uuid
 
-    from vendorkit.signing import signature_header
+    from vendorkit.signing import request_signature_headers
 
     body = json.dumps(
         {"reason": "admin_request", "preserve_data": True, "deactivate_at": "2026-01-01T00:00:00Z"}
     ).encode()
     request_id, timestamp = str(uuid.uuid4()), int(time.time())
+    url = f"{base_url}/mt/tenant/{tenant_id}/deactivate"
+    signed = request_signature_headers(
+        secrets=[TEST_CREDENTIALS.signing_secret],
+        method="POST",
+        url=url,
+        request_id=request_id,
+        timestamp=timestamp,
+        body=body,
+    )
     request = urllib.request.Request(  # noqa: S310
-        f"{base_url}/mt/tenant/{tenant_id}/deactivate",
+        url,
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json",
             "X-Market-API-Key": TEST_CREDENTIALS.api_key,
-            "X-Market-Request-Id": request_id,
-            "X-Market-Timestamp": str(timestamp),
-            "X-Market-Signature": signature_header(
-                secrets=[TEST_CREDENTIALS.signing_secret],
-                request_id=request_id,
-                timestamp=timestamp,
-                body=body,
-            ),
+            **signed,
         },
     )
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310

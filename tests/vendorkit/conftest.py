@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from vendorkit.reference_vendor import ReferenceVendorServer, serve_in_thread
-from vendorkit.signing import signature_header
+from vendorkit.signing import request_signature_headers
 
 API_KEY = "test-api-key"
 SIGNING_SECRET = "test-signing-secret"
@@ -47,7 +47,7 @@ def deactivate_body(*, preserve_data: bool = True, **overrides: Any) -> dict[str
 
 
 class SignedClient:
-    """Sends requests the way the market does: API key, request id, timestamp, signature."""
+    """Sends requests the way the market does: API key, request id, RFC 9421 and legacy signatures."""
 
     def __init__(self, base_url: str, *, api_key: str = API_KEY, secrets: list[str] | None = None):
         self.base_url = base_url
@@ -78,10 +78,10 @@ class SignedClient:
         timestamp = int(time.time()) if timestamp is None else timestamp
         sent_headers: dict[str, str | None] = {
             "X-Market-API-Key": self.api_key if api_key is None else api_key,
-            "X-Market-Request-Id": request_id,
-            "X-Market-Timestamp": str(timestamp),
-            "X-Market-Signature": signature_header(
+            **request_signature_headers(
                 secrets=secrets or self.secrets,
+                method=method,
+                url=self.base_url + path,
                 request_id=request_id,
                 timestamp=timestamp,
                 body=raw if signed_body is None else signed_body,

@@ -55,8 +55,18 @@ def test_a_timestamp_from_the_future_is_stale_too(vendor):
     _assert_error(response, 401, "stale_timestamp")
 
 
-def test_a_missing_signature_header_is_an_invalid_signature(vendor):
-    response = vendor.status("hallym_univ", headers={"X-Market-Signature": None})
+@pytest.mark.parametrize(
+    "removed",
+    [
+        ["Signature"],
+        ["Signature-Input"],
+        ["Content-Digest"],
+        # The legacy v1.0 header alone binds neither method nor path: it is not enough.
+        ["Signature", "Signature-Input", "Content-Digest"],
+    ],
+)
+def test_a_missing_signature_header_is_an_invalid_signature(vendor, removed):
+    response = vendor.status("hallym_univ", headers=dict.fromkeys(removed))
     _assert_error(response, 401, "invalid_signature")
 
 

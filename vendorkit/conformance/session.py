@@ -17,10 +17,10 @@ from typing import Any
 
 from vendorkit.conformance.transport import HttpReply, Transport, TransportError
 from vendorkit.signing import (
+    MARKET_SIGNATURE_HEADERS,
     REQUEST_ID_HEADER,
-    SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    signature_header,
+    request_signature_headers,
 )
 
 USER_AGENT = "ServiceMarketConformance/1.0"
@@ -160,16 +160,20 @@ class SignedSession:
             moment = int(self.clock()) if timestamp is None else timestamp
             headers[REQUEST_ID_HEADER] = request_id
             headers[TIMESTAMP_HEADER] = str(moment)
-            if signed:
-                headers[SIGNATURE_HEADER] = signature_header(
-                    secrets=secrets or self.signing_secrets,
-                    request_id=request_id,
-                    timestamp=moment,
-                    body=payload if signed_body is None else signed_body,
+            if signed:  # RFC 9421 and the legacy header, as the market signs (signing.md)
+                headers.update(
+                    request_signature_headers(
+                        secrets=secrets or self.signing_secrets,
+                        method=method,
+                        url=url,
+                        request_id=request_id,
+                        timestamp=moment,
+                        body=payload if signed_body is None else signed_body,
+                    )
                 )
             sent_auth, shown_auth = self._auth(auth)
             headers.update(sent_auth)
-            shown.update({name: headers[name] for name in headers if name.startswith("X-Market")})
+            shown.update({n: v for n, v in headers.items() if n in MARKET_SIGNATURE_HEADERS})
             shown.update(shown_auth)
         exchange = Exchange(method=method, url=url, headers=shown, body=payload)
         try:

@@ -18,7 +18,7 @@ LTI) is made on a ``guarded_session()`` through ``exchange()``:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from http.cookiejar import DefaultCookiePolicy
@@ -117,12 +117,14 @@ def exchange(
     max_bytes: int,
     truncate: bool = False,
     allowlist: Allowlist | None = None,
+    finish: Callable[[requests.PreparedRequest], None] | None = None,
 ) -> Reply:
     """Send one request inside ``deadline`` and read its answer; raises ``OutboundError``.
 
     A redirect is returned as it is (a 3xx ``Reply``), never followed. An answer over
     ``max_bytes`` raises ``too_large``, or with ``truncate`` comes back cut, marked
-    ``truncated``.
+    ``truncated``. ``finish`` gets the prepared request (the exact URL and headers that go on
+    the wire) to add what depends on them, such as a message signature.
     """
     try:
         _scheme, host, _port = precheck_url(url, allowlist=allowlist)
@@ -130,14 +132,17 @@ def exchange(
         raise OutboundError("blocked", str(exc)) from exc
     with allowlist_in_force(allowlist):
         try:
-            response = session.request(
-                method,
-                url,
-                data=data or None,
-                headers=dict(headers),
+            prepared = session.prepare_request(
+                requests.Request(method, url, data=data or None, headers=dict(headers))
+            )
+            if finish is not None:
+                finish(prepared)
+            send_settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
+            response = session.send(
+                prepared,
                 timeout=(min(connect_timeout, deadline.remaining()), deadline.remaining()),
                 allow_redirects=False,
-                stream=True,
+                **send_settings,
             )
         except BlockedAddress as exc:
             raise OutboundError("blocked", str(exc)) from exc

@@ -174,7 +174,7 @@ def test_openapi_declares_the_standard_security_schemes(openapi):
     assert schemes["apiKey"]["name"] == "X-Market-API-Key"
     assert schemes["marketJwt"]["scheme"] == "bearer"
     assert "clientCredentials" in schemes["vendorOAuth2"]["flows"]
-    assert schemes["marketSignature"]["name"] == "X-Market-Signature"
+    assert schemes["marketSignature"]["name"] == "Signature"  # RFC 9421 (v1.1)
     assert openapi["paths"]["/mt/health"]["get"]["security"] == []
 
 

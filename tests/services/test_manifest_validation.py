@@ -718,8 +718,11 @@ def test_launch_supported_requires_user_access():
     assert "launch.supported is true" in error.message
 
 
-def test_api_key_header_must_not_collide_with_market_headers():
-    data = with_change(SEED_DATA, ("auth", "header"), "X-Market-Signature")
+@pytest.mark.parametrize(
+    "header", ["X-Market-Signature", "Signature", "signature-input", "Content-Digest"]
+)
+def test_api_key_header_must_not_collide_with_market_headers(header):
+    data = with_change(SEED_DATA, ("auth", "header"), header)
 
     assert "already sends" in error_at(validate(data), "/auth/header").message
 

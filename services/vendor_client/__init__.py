@@ -1,40 +1,13 @@
-"""The only way the market talks to vendor services.
+"""The only way the market talks to vendor services, built on ``market.lib.outbound``.
 
-Public API: ``VendorClient`` / ``VendorTarget`` / ``VendorResponse`` (client.py), the guard
-(``check_url``, ``check_address``, ``resolve_and_check``, ``BlockedAddress``), and the health
-prober (``probe_all``, ``probe_all_sync``, ``ProbeTarget``, ``ProbeOutcome``). Nothing else in
-the market imports an HTTP client.
+- ``client``: ``VendorClient`` / ``VendorTarget`` / ``VendorResponse``: every standard call,
+  signed (``signing``), authenticated, bounded, faults turned into data.
+- ``urls``: the one builder of the standard's URLs (``standard_url``, ``endpoint_url``).
+- ``probe``: the health prober (``probe_all``, ``probe_all_sync``), a fast asyncio transport on
+  the same guard (``market.lib.outbound.guard``).
+- ``kit_transport``: the conformance kit's transport on the same session policy and exchange.
+- ``jwt_keys``: the market's RS256 keys, the JWKS and the tokens it issues to vendors.
+
+The private-address guard and the guarded transport live in ``market.lib.outbound``; import
+them from there. Nothing else in the market imports an HTTP client.
 """
-
-from market.lib.outbound.guard import (
-    BlockedAddress,
-    HostNotResolvable,
-    check_address,
-    check_url,
-    resolve_and_check,
-)
-from services.vendor_client.client import (
-    UnknownEndpoint,
-    VendorClient,
-    VendorResponse,
-    VendorTarget,
-    parse_retry_after,
-)
-from services.vendor_client.probe import ProbeOutcome, ProbeTarget, probe_all, probe_all_sync
-
-__all__ = [
-    "BlockedAddress",
-    "HostNotResolvable",
-    "ProbeOutcome",
-    "ProbeTarget",
-    "UnknownEndpoint",
-    "VendorClient",
-    "VendorResponse",
-    "VendorTarget",
-    "check_address",
-    "check_url",
-    "parse_retry_after",
-    "probe_all",
-    "probe_all_sync",
-    "resolve_and_check",
-]

@@ -135,7 +135,9 @@ class ServiceDetailSerializer(ServiceSerializer):
 
 class CredentialsSerializer(serializers.Serializer):
     api_key = serializers.CharField(help_text="Sent by the market in your auth header.")
-    signing_secret = serializers.CharField(help_text="whsec_<base64>: verifies the RFC 9421 Signature (and the legacy X-Market-Signature).")
+    signing_secret = serializers.CharField(
+        help_text="whsec_<base64>: verifies the RFC 9421 Signature (and the legacy X-Market-Signature)."
+    )
 
 
 class ServiceRegisteredSerializer(serializers.Serializer):

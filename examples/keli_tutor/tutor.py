@@ -120,6 +120,13 @@ def create_app(database: str | None = None) -> Flask:
     app.config["DATABASE"] = database or os.environ.get("KELI_DB", "keli_tutor.sqlite3")
     with connect(app.config["DATABASE"]) as db:
         db.executescript(SCHEMA)
+    if os.environ.get("MARKET_API_KEY"):  # listed in the Service Market: serve its standard API
+        from market_api import market_adapter
+
+        from vendorkit.adapter import StandardWSGIMiddleware
+
+        adapter = market_adapter(app.config["DATABASE"])
+        app.wsgi_app = StandardWSGIMiddleware(app.wsgi_app, adapter)
 
     def db():
         return connect(app.config["DATABASE"])

@@ -111,8 +111,11 @@ def error(status: int, code: str, message: str, **extra: Any) -> HttpResponse:
 
 
 def rfc3339(value: datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+    """``2026-01-03T12:00:00Z`` from a datetime or an ISO 8601 string (naive means UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

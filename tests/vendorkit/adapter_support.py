@@ -76,7 +76,9 @@ def market_headers(
         message = _Message(method, url, headers)
         for label, secret in zip(("market", "market-previous"), secrets, strict=False):
             key = base64.b64decode(secret.removeprefix("whsec_"))
-            HTTPMessageSigner(signature_algorithm=algorithms.HMAC_SHA256, key_resolver=_Keys(key)).sign(
+            HTTPMessageSigner(
+                signature_algorithm=algorithms.HMAC_SHA256, key_resolver=_Keys(key)
+            ).sign(
                 message,
                 key_id=f"key-{label}",
                 created=datetime.fromtimestamp(created, UTC),
@@ -94,12 +96,20 @@ def market_headers(
 
 
 def signed_request(
-    method: str, path: str, body: Any = None, *, query: str = "", raw: bytes | None = None, **options: Any
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    query: str = "",
+    raw: bytes | None = None,
+    **options: Any,
 ) -> HttpRequest:
     payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
     url = f"http://vendor.test{path}" + (f"?{query}" if query else "")
     headers = market_headers(method, url, payload, **options)
-    return HttpRequest(method=method, path=path, query=query, headers=headers, body=payload, host="vendor.test")
+    return HttpRequest(
+        method=method, path=path, query=query, headers=headers, body=payload, host="vendor.test"
+    )
 
 
 def activate_body(tenant_id: str, **overrides: Any) -> dict[str, Any]:
@@ -156,7 +166,9 @@ class CountingVendor:
             self.purged.discard(activation.tenant_id)
         if self.pending:
             return Pending()
-        return Activated(access_url=f"https://vendor.test/app/{activation.tenant_id}", temp_password="pw-1")
+        return Activated(
+            access_url=f"https://vendor.test/app/{activation.tenant_id}", temp_password="pw-1"
+        )
 
     def deactivate(self, tenant_id, *, preserve_data, reason, deactivate_at):
         self._enter("deactivate")

@@ -30,7 +30,7 @@ def example_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(
         [str(EXAMPLES / "keli_tutor"), str(REPO_ROOT), env.get("PYTHONPATH", "")]
     )
-    env.update(MARKET_API_KEY=API_KEY, MARKET_SIGNING_SECRET=SIGNING_SECRET, **extra)
+    env.update({"MARKET_API_KEY": API_KEY, "MARKET_SIGNING_SECRET": SIGNING_SECRET, **extra})
     return env
 
 

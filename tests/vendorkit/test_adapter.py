@@ -6,6 +6,7 @@ answers are checked against docs/standard/schemas with jsonschema."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import threading
@@ -466,3 +467,15 @@ def test_redis_store_round_trip():
     first = activate(adapter, request_id=rid)
     assert activate(adapter, request_id=rid).body == first.body
     assert vendor.calls["activate"] == 1
+
+
+def test_secrets_in_standard_and_url_safe_base64_give_the_same_key():
+    from vendorkit.adapter.verify import hmac_key
+
+    raw = bytes(range(200, 232))  # bytes whose base64 holds + and /
+    standard = "whsec_" + base64.b64encode(raw).decode()
+    url_safe = "whsec_" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert "+" in standard or "/" in standard
+    assert hmac_key(standard) == hmac_key(url_safe) == raw
+    assert hmac_key("not-a-whsec-secret") is None
+    assert hmac_key("whsec_***") is None

@@ -57,11 +57,17 @@ class SignedRequest:
 
 
 def hmac_key(secret: str) -> bytes | None:
-    """The RFC 9421 HMAC key of a ``whsec_<base64>`` secret; None for another format."""
+    """The RFC 9421 HMAC key of a ``whsec_<base64>`` secret; None for another format.
+
+    Standard base64 is the format; the URL-safe alphabet and missing padding (secrets the market
+    issued as ``token_urlsafe``) decode to the same bytes as in Node's ``Buffer.from(s, "base64")``.
+    """
     if not secret.startswith(SECRET_PREFIX):
         return None
+    encoded = secret[len(SECRET_PREFIX) :]
+    encoded += "=" * (-len(encoded) % 4)
     try:
-        return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+        return base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=True)
     except (binascii.Error, ValueError):
         return None
 

@@ -73,6 +73,12 @@ PAGES = (
         _("The conformance kit"),
         _("How to check a service against the standard, check by check."),
     ),
+    StandardPage(
+        "quickstart",
+        "quickstart.md",
+        _("Quickstart: wrap an existing service"),
+        _("From a running web service to a listed one with vendorkit.adapter, step by step."),
+    ),
 )
 PAGES_BY_SLUG = {page.slug: page for page in PAGES}
 PAGES_BY_FILE = {page.file_name: page for page in PAGES}

@@ -479,3 +479,30 @@ def test_secrets_in_standard_and_url_safe_base64_give_the_same_key():
     assert hmac_key(standard) == hmac_key(url_safe) == raw
     assert hmac_key("not-a-whsec-secret") is None
     assert hmac_key("whsec_***") is None
+
+
+@pytest.mark.postgres
+def test_sql_store_on_postgresql_acts_once_across_two_adapters():
+    """The vendor's PostgreSQL through psycopg (placeholder %s), one table per run."""
+    import os
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("DATABASE_URL is not PostgreSQL; run the postgres pass to check SQLStore on it")
+    import psycopg
+
+    table = f"vendorkit_idem_{uuid.uuid4().hex[:8]}"
+    vendor = CountingVendor(slow_seconds=0.3)
+
+    def store():
+        return SQLStore(connect=lambda: psycopg.connect(url), placeholder="%s", table=table)
+
+    try:
+        adapters = [vendor.adapter(store=store()), vendor.adapter(store=store())]
+        rid = str(uuid.uuid4())
+        answers = _at_once(2, lambda i: activate(adapters[i], request_id=rid))
+        assert [a.status for a in answers] == [200, 200] and answers[0].body == answers[1].body
+        assert vendor.calls["activate"] == 1
+    finally:
+        with psycopg.connect(url) as connection:
+            connection.execute(f"DROP TABLE IF EXISTS {table}")

@@ -98,19 +98,28 @@ class SQLStore:
         self.clock = clock
         self._ready = False
 
+    def _ensure_table(self, connection: Any) -> None:
+        if self._ready:
+            return
+        try:
+            connection.cursor().execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("  # noqa: S608 (checked identifier)
+                "request_key VARCHAR(300) PRIMARY KEY, fingerprint VARCHAR(100) NOT NULL, "
+                "status INTEGER, body TEXT, expires_at DOUBLE PRECISION NOT NULL, "
+                "claimed_at DOUBLE PRECISION NOT NULL)"
+            )
+            connection.commit()
+        except Exception:
+            # Another process created it at the same moment (PostgreSQL then reports a
+            # duplicate type); anything else shows up in the statement that follows.
+            connection.rollback()
+        self._ready = True
+
     def _run(self, work: Callable[[Any], Any]) -> Any:
         connection = self.connect()
         try:
-            cursor = connection.cursor()
-            if not self._ready:
-                cursor.execute(
-                    f"CREATE TABLE IF NOT EXISTS {self.table} ("  # noqa: S608 (checked identifier)
-                    "request_key VARCHAR(300) PRIMARY KEY, fingerprint VARCHAR(100) NOT NULL, "
-                    "status INTEGER, body TEXT, expires_at DOUBLE PRECISION NOT NULL, "
-                    "claimed_at DOUBLE PRECISION NOT NULL)"
-                )
-                self._ready = True
-            result = work(cursor)
+            self._ensure_table(connection)
+            result = work(connection.cursor())
             connection.commit()
             return result
         except BaseException:

@@ -61,6 +61,14 @@ def call(url, method="GET", payload=b"", **options):
         return refused.code, json.loads(refused.read())
 
 
+def test_the_typescript_vendor_typechecks(tsx):
+    completed = subprocess.run(
+        [str(FOLDER / "node_modules" / ".bin" / "tsc"), "--noEmit"], cwd=FOLDER,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
 def test_the_typescript_vendor_passes_the_required_checks(tsx, tmp_path):
     with start(tsx, tmp_path, MARKET_SIGNING_SECRET=SIGNING_SECRET) as base_url:
         exit_code, report = run_kit(base_url, FOLDER / "manifest.yaml")

@@ -54,6 +54,7 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_TOLERANCE_SECONDS = 300
 DEFAULT_RETENTION_DAYS = 90
 WAIT_FOR_FIRST_ATTEMPT_SECONDS = 8.0
+TENANT_LOCK_STRIPES = 64
 OPERATIONS = ("activate", "deactivate", "status", "usage", "update", "delete")
 POST_OPERATIONS = frozenset({"activate", "deactivate", "update", "delete"})
 TENANT_ROUTE = re.compile(r"^/mt/tenant/([^/]+)/(" + "|".join(OPERATIONS) + r")$")
@@ -201,8 +202,10 @@ class StandardAdapter:
         self.retention_days = retention_days
         self.version = version
         self.prefix = prefix.rstrip("/")
-        self._tenant_locks: dict[str, threading.Lock] = {}
-        self._tenant_locks_guard = threading.Lock()
+        # One operation per tenant at a time in this process (striped: memory stays bounded).
+        # Across processes the market itself sends one operation per tenant at a time, and the
+        # store's atomic claim keeps one request id from acting twice.
+        self._tenant_locks = [threading.Lock() for _ in range(TENANT_LOCK_STRIPES)]
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -342,8 +345,8 @@ class StandardAdapter:
     # -- exactly once -----------------------------------------------------------------------
 
     def _tenant_lock(self, tenant_id: str) -> threading.Lock:
-        with self._tenant_locks_guard:
-            return self._tenant_locks.setdefault(tenant_id, threading.Lock())
+        digest = hashlib.blake2b(tenant_id.encode(), digest_size=4).digest()
+        return self._tenant_locks[int.from_bytes(digest, "big") % TENANT_LOCK_STRIPES]
 
     def _once(
         self, *, key: str, fingerprint: str, tenant_id: str, act: Callable[[], HttpResponse]

@@ -22,6 +22,7 @@ import base64
 import binascii
 import datetime
 import hmac
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -30,7 +31,9 @@ from dataclasses import dataclass
 from vendorkit.signing import REQUEST_ID_HEADER, SignatureError
 from vendorkit.signing import verify as verify_legacy
 
-SIGNATURE_LABELS = ("market", "market-previous")
+SIGNATURE_LABEL = re.compile(
+    r"(?<![\w-])(market(?:-previous(?:-\d+)?)?)="
+)  # market-previous-2, ...
 COVERED_COMPONENTS = ("@method", "@path", "@query", "content-digest", "x-market-request-id")
 SECRET_PREFIX = "whsec_"
 
@@ -57,17 +60,18 @@ class SignedRequest:
 
 
 def hmac_key(secret: str) -> bytes | None:
-    """The RFC 9421 HMAC key of a ``whsec_<base64>`` secret; None for another format.
+    """The RFC 9421 HMAC key of a signing secret: the base64-decoded bytes after ``whsec_``.
 
-    Standard base64 is the format; the URL-safe alphabet and missing padding (secrets the market
-    issued as ``token_urlsafe``) decode to the same bytes as in Node's ``Buffer.from(s, "base64")``.
+    Both base64 alphabets are read and padding is optional (the market issued URL-safe secrets
+    without padding before v1.1; Node's ``Buffer.from(s, "base64")`` reads them the same way).
+    A secret without the prefix (a development secret typed by hand) is used as its UTF-8
+    bytes, as ``vendorkit.signing`` does. None for a ``whsec_`` secret that is not base64.
     """
     if not secret.startswith(SECRET_PREFIX):
-        return None
-    encoded = secret[len(SECRET_PREFIX) :]
-    encoded += "=" * (-len(encoded) % 4)
+        return secret.encode("utf-8")
+    encoded = secret[len(SECRET_PREFIX) :].translate(str.maketrans("-_", "+/")).rstrip("=")
     try:
-        return base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=True)
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True) or None
     except (binascii.Error, ValueError):
         return None
 
@@ -123,12 +127,9 @@ def _verify_rfc9421(request: SignedRequest, secrets: list[str]) -> int:
         raise Refused("invalid_signature", f"{REQUEST_ID_HEADER} header is missing")
     keys = [key for key in (hmac_key(secret) for secret in secrets) if key]
     if not keys:
-        raise Refused(
-            "invalid_signature",
-            "no signing secret in the whsec_<base64> format is configured for RFC 9421 signatures",
-        )
+        raise Refused("invalid_signature", "no usable signing secret is configured")
     inputs = request.headers.get("signature-input", "")
-    labels = [label for label in SIGNATURE_LABELS if f"{label}=" in inputs] or ["market"]
+    labels = list(dict.fromkeys(SIGNATURE_LABEL.findall(inputs))) or ["market"]
     last_error = "the signature does not match"
     for key in keys:
         verifier = HTTPMessageVerifier(

@@ -12,7 +12,7 @@ import { createRemoteJWKSet, jwtVerify } from "jose";
 import { parseDictionary, serializeDictionary } from "structured-headers";
 
 export const TOLERANCE_SECONDS = 300;
-const LABELS = ["market", "market-previous"];
+const LABEL = /^market(-previous(-\d+)?)?$/; // market, market-previous, market-previous-2, ...
 const COVERED = ["@method", "@path", "@query", "content-digest", "x-market-request-id"];
 
 export class Refused extends Error {
@@ -62,8 +62,12 @@ export function jwtBearerVerifier(options: { jwksUrl: string; issuer: string; au
   };
 }
 
+// The base64-decoded bytes after `whsec_` (either alphabet, padding optional); a secret
+// without the prefix (typed by hand for development) is used as its UTF-8 bytes.
 function hmacKey(secret: string): Buffer | null {
-  return secret.startsWith("whsec_") ? Buffer.from(secret.slice(6), "base64") : null;
+  if (!secret.startsWith("whsec_")) return Buffer.from(secret, "utf8");
+  const key = Buffer.from(secret.slice(6), "base64");
+  return key.length ? key : null;
 }
 
 function checkContentDigest(value: string | undefined, body: Buffer): void {
@@ -87,10 +91,9 @@ async function verifyRfc9421(request: Incoming, secrets: string[]): Promise<numb
   for (const secret of secrets) {
     const key = hmacKey(secret);
     if (!key) continue;
-    for (const label of LABELS) {
-      const input = inputs.get(label);
+    for (const [label, input] of inputs) {
       const signature = signatures.get(label);
-      if (!input || !signature) continue;
+      if (!LABEL.test(label) || !signature) continue;
       // One label at a time, so a failing market-previous cannot hide behind a good market.
       const headers = {
         ...request.headers,

@@ -506,3 +506,28 @@ def test_sql_store_on_postgresql_acts_once_across_two_adapters():
     finally:
         with psycopg.connect(url) as connection:
             connection.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+@pytest.mark.parametrize("kind", ["memory", "sql"])
+def test_stores_delete_expired_answers_of_other_request_ids(tmp_path, kind, monkeypatch):
+    from vendorkit.adapter import MemoryStore
+    from vendorkit.adapter import stores as stores_module
+
+    monkeypatch.setattr(stores_module, "SWEEP_EVERY_CLAIMS", 3)
+    now = [1000.0]
+    path = tmp_path / "s.sqlite3"
+    if kind == "memory":
+        store = MemoryStore(clock=lambda: now[0])
+    else:
+        store = SQLStore(connect=lambda: sqlite3.connect(path), clock=lambda: now[0])
+    store.claim("old", fingerprint="f", ttl=10)
+    store.complete("old", status=200, body=b"{}", ttl=10)
+    now[0] += 20
+    store.claim("a", fingerprint="f", ttl=10)
+    store.claim("b", fingerprint="f", ttl=10)  # the third claim sweeps
+    if kind == "memory":
+        assert "old" not in store._items and "b" in store._items
+    else:
+        with sqlite3.connect(path) as db:
+            keys = {row[0] for row in db.execute("SELECT request_key FROM vendorkit_idempotency")}
+        assert keys == {"a", "b"}

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 DEFAULT_TTL_SECONDS = 72 * 3600 + 3600  # the market retries for 72 hours; one hour to spare
 STALE_CLAIM_SECONDS = 120  # a claim with no answer after this long is taken over (crashed worker)
+SWEEP_EVERY_CLAIMS = 500  # expired answers of other request ids are deleted this often
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,15 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._items: dict[str, tuple[Claim, float, float]] = {}  # claim, expires, claimed_at
         self.clock = clock
+        self._claims = 0
 
     def claim(self, key: str, *, fingerprint: str, ttl: float) -> Claim | None:
         now = self.clock()
         with self._lock:
+            self._claims += 1
+            if self._claims % SWEEP_EVERY_CLAIMS == 0:
+                for old in [k for k, (_, expires, _) in self._items.items() if expires <= now]:
+                    del self._items[old]
             held = self._items.get(key)
             if held is not None:
                 claim, expires, claimed_at = held
@@ -97,6 +103,7 @@ class SQLStore:
         self.table = table
         self.clock = clock
         self._ready = False
+        self._claims = 0
 
     def _ensure_table(self, connection: Any) -> None:
         if self._ready:
@@ -132,7 +139,12 @@ class SQLStore:
         now = self.clock()
         p, table = self.p, self.table
 
+        self._claims += 1
+        sweep = self._claims % SWEEP_EVERY_CLAIMS == 0
+
         def work(cursor: Any) -> Claim | None:
+            if sweep:  # answers past their time, whatever their key
+                cursor.execute(f"DELETE FROM {table} WHERE expires_at < {p}", (now,))  # noqa: S608
             # An expired answer or an abandoned claim no longer holds the key.
             cursor.execute(
                 f"DELETE FROM {table} WHERE request_key = {p} AND (expires_at < {p} OR "  # noqa: S608

@@ -305,8 +305,10 @@ class StandardAdapter:
         if problems:
             return _invalid(problems)
         request_id = request.headers["x-market-request-id"]
+        # Per tenant and endpoint (section 5), hashed so any tenant id fits the store's key.
+        scope = hashlib.sha256(f"{tenant_id}\n{request_id}".encode()).hexdigest()
         return self._once(
-            key=f"{operation}:{tenant_id}:{request_id}",
+            key=f"{operation}:{scope}",
             fingerprint=hashlib.sha256(request.body).hexdigest(),
             tenant_id=tenant_id,
             act=lambda: self._apply(operation, tenant_id, payload),

@@ -531,3 +531,54 @@ def test_stores_delete_expired_answers_of_other_request_ids(tmp_path, kind, monk
         with sqlite3.connect(path) as db:
             keys = {row[0] for row in db.execute("SELECT request_key FROM vendorkit_idempotency")}
         assert keys == {"a", "b"}
+
+
+def test_jwt_bearer_verifier_checks_the_markets_service_tokens(vendor):
+    """auth.type jwt: RS256 tokens checked against a JWKS served on 127.0.0.1."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from vendorkit.adapter import jwt_bearer_verifier
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    document = json.dumps({"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args):
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        verifier = jwt_bearer_verifier(
+            jwks_url=f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json",
+            audience="keli_tutor",
+            issuer="https://market.example",
+        )
+        adapter = vendor.adapter(api_keys=None, bearer_verifier=verifier)
+
+        def status_with(**claims):
+            now = int(time.time())
+            body = {"iss": "https://market.example", "aud": "keli_tutor", "exp": now + 300,
+                    "iat": now, "token_use": "service", **claims}  # fmt: skip
+            token = jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
+            request = signed_request("GET", "/mt/tenant/ghost/status", api_key=None)
+            request.headers["authorization"] = f"Bearer {token}"
+            return adapter.handle(request).status
+
+        assert status_with() == 404  # authenticated; the tenant is unknown
+        assert status_with(aud="another_service") == 401
+        assert status_with(token_use="launch") == 401
+        assert status_with(exp=int(time.time()) - 10) == 401
+        assert status_with(exp=int(time.time()) + 3600) == 401  # lives longer than 5 minutes
+    finally:
+        server.shutdown()

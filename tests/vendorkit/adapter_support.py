@@ -1,6 +1,7 @@
-"""Test helpers for the adapter: requests signed the way standard v1.1 says the market signs
-them (docs/standard/signing.md), made with PyPI ``http-message-signatures`` and
-``vendorkit.signing``, and a small in-memory vendor that counts every call."""
+"""Test helpers for the adapter: requests signed by the market's own signing helpers
+(``vendorkit.signing``, docs/standard/signing.md) and verified by the adapter with PyPI
+``http-message-signatures``, so two implementations agree; and a small in-memory vendor that
+counts every call."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from http_message_signatures import HTTPMessageSigner, algorithms
-from http_message_signatures.digests import ContentDigest
-
+from vendorkit import signing
 from vendorkit.adapter import (
     Activated,
     Deactivated,
@@ -26,28 +25,10 @@ from vendorkit.adapter import (
     TenantPurged,
     TenantStatus,
 )
-from vendorkit.signing import signature_header
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"o" * 32).decode()
 API_KEY = "adapter-test-key"
-COVERED = ("@method", "@path", "@query", "content-digest", "x-market-request-id")
-
-
-class _Keys:
-    def __init__(self, key: bytes) -> None:
-        self.key = key
-
-    def resolve_private_key(self, key_id: str) -> bytes:
-        return self.key
-
-    def resolve_public_key(self, key_id: str) -> bytes:
-        return self.key
-
-
-class _Message:
-    def __init__(self, method: str, url: str, headers: dict[str, str]) -> None:
-        self.method, self.url, self.headers = method, url, headers
 
 
 def market_headers(
@@ -62,7 +43,8 @@ def market_headers(
     legacy: bool = True,
     api_key: str | None = API_KEY,
 ) -> dict[str, str]:
-    """Every header the market sends (signing.md): RFC 9421 + Content-Digest and the legacy."""
+    """Every header the market sends, made by the market's own helpers (vendorkit.signing):
+    RFC 9421 + Content-Digest and the legacy pair; either can be left out."""
     secrets = secrets or [SECRET]
     request_id = request_id or str(uuid.uuid4())
     created = int(time.time()) if created is None else created
@@ -72,24 +54,19 @@ def market_headers(
     if method == "POST":
         headers["Content-Type"] = "application/json"
     if rfc9421:
-        headers["Content-Digest"] = ContentDigest.create(body)
-        message = _Message(method, url, headers)
-        for label, secret in zip(("market", "market-previous"), secrets, strict=False):
-            key = base64.b64decode(secret.removeprefix("whsec_"))
-            HTTPMessageSigner(
-                signature_algorithm=algorithms.HMAC_SHA256, key_resolver=_Keys(key)
-            ).sign(
-                message,
-                key_id=f"key-{label}",
-                created=datetime.fromtimestamp(created, UTC),
-                label=label,
-                covered_component_ids=COVERED,
-                append_if_signature_exists=True,
-                use_existing_digest=True,
+        headers.update(
+            signing.message_signature_headers(
+                secrets=secrets,
+                method=method,
+                url=url,
+                request_id=request_id,
+                created=created,
+                body=body,
             )
+        )
     if legacy:
         headers["X-Market-Timestamp"] = str(created)
-        headers["X-Market-Signature"] = signature_header(
+        headers["X-Market-Signature"] = signing.signature_header(
             secrets=secrets, request_id=request_id, timestamp=created, body=body
         )
     return headers

@@ -18,8 +18,6 @@ does, unless the adapter was built with ``accept_legacy=False``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
 import hmac
 import re
@@ -28,6 +26,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from vendorkit import signing
 from vendorkit.signing import REQUEST_ID_HEADER, SignatureError
 from vendorkit.signing import verify as verify_legacy
 
@@ -35,7 +34,6 @@ SIGNATURE_LABEL = re.compile(
     r"(?<![\w-])(market(?:-previous(?:-\d+)?)?)="
 )  # market-previous-2, ...
 COVERED_COMPONENTS = ("@method", "@path", "@query", "content-digest", "x-market-request-id")
-SECRET_PREFIX = "whsec_"
 
 BearerVerifier = Callable[[str], bool]
 
@@ -60,19 +58,12 @@ class SignedRequest:
 
 
 def hmac_key(secret: str) -> bytes | None:
-    """The RFC 9421 HMAC key of a signing secret: the base64-decoded bytes after ``whsec_``.
-
-    Both base64 alphabets are read and padding is optional (the market issued URL-safe secrets
-    without padding before v1.1; Node's ``Buffer.from(s, "base64")`` reads them the same way).
-    A secret without the prefix (a development secret typed by hand) is used as its UTF-8
-    bytes, as ``vendorkit.signing`` does. None for a ``whsec_`` secret that is not base64.
-    """
-    if not secret.startswith(SECRET_PREFIX):
-        return secret.encode("utf-8")
-    encoded = secret[len(SECRET_PREFIX) :].translate(str.maketrans("-_", "+/")).rstrip("=")
+    """The RFC 9421 HMAC key of a signing secret, as ``vendorkit.signing`` derives it (the
+    base64 bytes after ``whsec_``, either alphabet; a secret without the prefix as its UTF-8
+    bytes); None for a ``whsec_`` secret that is not base64."""
     try:
-        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True) or None
-    except (binascii.Error, ValueError):
+        return signing.hmac_key(secret)
+    except ValueError:
         return None
 
 

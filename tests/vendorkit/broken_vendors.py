@@ -1,9 +1,17 @@
-"""Deliberately broken variants of the reference vendor, one fault each, for the kit's tests.
+"""Deliberately faulty variants of the reference vendor, one fault each, for the kit's tests.
 
-Each variant changes the reference vendor in the smallest way that breaks one rule of the
-standard: a handler subclass (authentication, health, answers after the fact) or a store
-subclass (idempotency, conflicts, repeats). ``BROKEN_VENDORS`` says which checks each one
-must fail; the kit's tests prove it fails exactly those and passes the rest.
+Each variant changes the reference vendor in the smallest way that breaks one rule: a handler
+subclass (authentication, health, answers after the fact) or a store subclass (idempotency,
+conflicts, repeats). Two lists:
+
+- ``BROKEN_VENDORS`` break a rule of the founding document (or a security refusal): each fails
+  at least one **required** check, so the kit exits 1.
+- ``IMPRECISE_VENDORS`` break only the standard's extra precision (idempotency by request id,
+  exact 404 codes, the month parameter, the content type): they pass every required check,
+  exit 0, and the kit prints the named **recommended** checks as warnings.
+
+For each, ``fails`` are the required checks it must fail and ``warns`` the recommended ones it
+must warn about; the kit's tests prove it gets exactly those and passes the rest.
 """
 
 from __future__ import annotations
@@ -197,12 +205,84 @@ class DeactivateConflictStore(TenantStore):
             return super().deactivate(**kwargs)
 
 
-# -- the catalogue of broken vendors ----------------------------------------------------------
+class HealthNeedsKey(ReferenceVendorHandler):
+    """Protects health like a tenant route: the market's monitor sends no key."""
+
+    def _health(self) -> Response:
+        if not self.headers.get(self.server.options.api_key_header):
+            return error_response(401, "unauthorized", "missing API key")
+        return super()._health()
+
+
+class ActivateWithoutAccessUrl(_Rewrites):
+    def rewrite(self, operation: str, response: Response) -> Response:
+        if operation == "activate" and response.status == 200:
+            return _edit_json(response, lambda body: body.pop("access_url", None))
+        return response
+
+
+class StatusWithoutUsers(_Rewrites):
+    def rewrite(self, operation: str, response: Response) -> Response:
+        if operation == "status" and response.status == 200:
+            return _edit_json(response, lambda body: body.pop("users", None))
+        return response
+
+
+class HealthTimestampNotRfc3339(ReferenceVendorHandler):
+    def _health(self) -> Response:
+        body = {"status": "healthy", "version": "1.0.0", "timestamp": "2026-01-03 12:00"}
+        return Response(status=200, body=json.dumps(body).encode())
+
+
+class UsageWithoutPeriod(_Rewrites):
+    def rewrite(self, operation: str, response: Response) -> Response:
+        if operation == "usage" and response.status == 200:
+            return _edit_json(response, lambda body: body.pop("period", None))
+        return response
+
+
+class StatusNeverDeactivated(_Rewrites):
+    """Deactivates, but status goes on saying the tenant is active."""
+
+    def rewrite(self, operation: str, response: Response) -> Response:
+        if operation == "status" and response.status == 200:
+            return _edit_json(
+                response,
+                lambda body: body.update(status="active") if body.get("status") else None,
+            )
+        return response
+
+
+class StatusNeverDeactivatedNoDelete(StatusNeverDeactivated):
+    """The same, without a delete endpoint: the run's tenants cannot be cleaned up."""
+
+    def _route(self, method, path, query, body):
+        if path.rsplit("/", 1)[-1] == "delete":
+            return error_response(404, "not_found", f"no such endpoint: {path}"), ""
+        return super()._route(method, path, query, body)
+
+
+class AlwaysKeepsData(_Rewrites):
+    """Answers every deactivation as if the data were kept (preserve_data false ignored)."""
+
+    def rewrite(self, operation: str, response: Response) -> Response:
+        if operation == "deactivate" and response.status == 200:
+            return _edit_json(
+                response,
+                lambda body: body.update(
+                    data_preserved=True, reactivation_deadline="2099-01-01T00:00:00Z"
+                ),
+            )
+        return response
+
+
+# -- the catalogue ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class BrokenVendor:
-    """A fault, how to build it, and the checks it must fail (and, for some, skip)."""
+    """A fault, how to build it, the required checks it fails, the recommended checks it warns
+    about, and the checks it makes the kit skip."""
 
     name: str
     fails: frozenset[str]
@@ -210,6 +290,7 @@ class BrokenVendor:
     store: type[TenantStore] = TenantStore
     options: dict[str, Any] = field(default_factory=dict)
     skips: frozenset[str] = frozenset()
+    warns: frozenset[str] = frozenset()
 
 
 BROKEN_VENDORS = [
@@ -229,14 +310,10 @@ BROKEN_VENDORS = [
         options={"tolerance": 10**9},
     ),
     BrokenVendor(
-        "replay_answers_409",
-        frozenset({"activate.replay"}),
-        store=ForgetfulStore,
-    ),
-    BrokenVendor(
         "replay_creates_second_tenant",
-        frozenset({"activate.replay", "activate.conflict"}),
+        frozenset({"activate.conflict"}),
         store=ForgetfulOverwritingStore,
+        warns=frozenset({"activate.replay"}),
     ),
     BrokenVendor(
         "no_conflict_on_active_tenant",
@@ -247,35 +324,87 @@ BROKEN_VENDORS = [
         "wrong_health_shape",
         frozenset({"health.shape"}),
         handler=WrongHealthShape,
-        skips=frozenset({"health.status", "health.timestamp"}),
+        skips=frozenset({"health.status", "health.timestamp", "health.clock"}),
     ),
     BrokenVendor("unhealthy", frozenset({"health.status"}), options={"health_status": "unhealthy"}),
+    BrokenVendor("health_needs_key", frozenset({"health.no_auth"}), handler=HealthNeedsKey),
+    BrokenVendor(
+        "health_timestamp_not_rfc3339",
+        frozenset({"health.timestamp"}),
+        handler=HealthTimestampNotRfc3339,
+        skips=frozenset({"health.clock"}),
+    ),
+    BrokenVendor(
+        "activate_without_access_url",
+        frozenset({"activate.shape", "activate.reactivate"}),
+        handler=ActivateWithoutAccessUrl,
+    ),
     BrokenVendor(
         "status_without_plan",
-        frozenset({"status.after_activate", "update.status_shows_plan"}),
+        frozenset({"status.after_activate"}),
         handler=StatusWithoutPlan,
+        warns=frozenset({"update.status_shows_plan"}),
     ),
+    BrokenVendor("status_without_users", frozenset({"status.shape"}), handler=StatusWithoutUsers),
     BrokenVendor(
         "deactivate_without_deadline",
         frozenset({"deactivate.preserve_data"}),
         handler=DeactivateWithoutDeadline,
     ),
-    BrokenVendor(
-        "deactivate_twice_conflicts",
-        frozenset({"deactivate.repeat"}),
-        store=DeactivateConflictStore,
-    ),
+    BrokenVendor("always_keeps_data", frozenset({"deactivate.drop_data"}), handler=AlwaysKeepsData),
     BrokenVendor("no_reactivation", frozenset({"activate.reactivate"}), store=NoReactivationStore),
     BrokenVendor("negative_usage", frozenset({"usage.metrics"}), handler=NegativeUsage),
-    BrokenVendor("usage_ignores_month", frozenset({"usage.period"}), handler=UsageIgnoresMonth),
+    BrokenVendor(
+        "usage_without_period",
+        frozenset({"usage.shape"}),
+        handler=UsageWithoutPeriod,
+        skips=frozenset({"usage.period"}),
+    ),
+    BrokenVendor(
+        "status_never_deactivated",
+        frozenset({"status.after_deactivate"}),
+        handler=StatusNeverDeactivated,
+        skips=frozenset({"status.deactivated_details"}),
+    ),
+    BrokenVendor(
+        "status_never_deactivated_no_delete",
+        frozenset({"status.after_deactivate", "cleanup.tenants"}),
+        handler=StatusNeverDeactivatedNoDelete,
+        skips=frozenset({"status.deactivated_details", "delete.gone"}),
+        warns=frozenset({"delete.purge"}),
+    ),
+]
+
+IMPRECISE_VENDORS = [
+    BrokenVendor(
+        "replay_answers_409",
+        frozenset(),
+        store=ForgetfulStore,
+        warns=frozenset({"activate.replay"}),
+    ),
+    BrokenVendor(
+        "deactivate_twice_conflicts",
+        frozenset(),
+        store=DeactivateConflictStore,
+        warns=frozenset({"deactivate.repeat"}),
+    ),
+    BrokenVendor(
+        "usage_ignores_month",
+        frozenset(),
+        handler=UsageIgnoresMonth,
+        warns=frozenset({"usage.period"}),
+    ),
     BrokenVendor(
         "server_error_on_unknown_tenant",
-        frozenset({"tenant.unknown_status", "tenant.unknown_deactivate"}),
+        frozenset(),
         handler=ServerErrorOnUnknownTenant,
+        warns=frozenset({"tenant.unknown_status", "tenant.unknown_deactivate"}),
     ),
     BrokenVendor(
         "html_error_on_unknown_tenant",
-        frozenset(
+        frozenset(),
+        handler=HtmlErrorOnUnknownTenant,
+        warns=frozenset(
             {
                 "tenant.unknown_status",
                 "tenant.unknown_deactivate",
@@ -283,9 +412,13 @@ BROKEN_VENDORS = [
                 "http.content_type",
             }
         ),
-        handler=HtmlErrorOnUnknownTenant,
     ),
-    BrokenVendor("text_plain_answers", frozenset({"http.content_type"}), handler=TextPlainAnswers),
+    BrokenVendor(
+        "text_plain_answers",
+        frozenset(),
+        handler=TextPlainAnswers,
+        warns=frozenset({"http.content_type"}),
+    ),
 ]
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vendorkit.conformance.catalogue import CATALOGUE
+from vendorkit.conformance.context import RunContext
 from vendorkit.conformance.expect import (
     CLOCK_TOLERANCE_SECONDS,
     STALE_OFFSET_SECONDS,
@@ -15,11 +16,8 @@ from vendorkit.conformance.expect import (
 from vendorkit.conformance.session import Exchange, encode
 from vendorkit.conformance.shapes import parse_rfc3339
 
-if TYPE_CHECKING:
-    from vendorkit.conformance.runner import Runner
 
-
-def check_health(run: Runner) -> bool:
+def check_health(run: RunContext) -> bool:
     exchange = run.call("GET", "health")
     if exchange.reply is None:
         run.verdict(
@@ -34,7 +32,7 @@ def check_health(run: Runner) -> bool:
     run.verdict("health.reachable", problems, exchange)
     if body is None:
         run.skip(
-            ["health.shape", "health.status", "health.timestamp"],
+            ["health.shape", "health.status", "health.timestamp", "health.clock"],
             "no JSON body to check (see health.reachable)",
         )
     else:
@@ -44,7 +42,7 @@ def check_health(run: Runner) -> bool:
     return True
 
 
-def check_health_body(run: Runner, body: dict[str, Any], exchange: Exchange) -> None:
+def check_health_body(run: RunContext, body: dict[str, Any], exchange: Exchange) -> None:
     problems = []
     for key in ("status", "timestamp"):
         if not isinstance(body.get(key), str):
@@ -76,12 +74,14 @@ def check_health_body(run: Runner, body: dict[str, Any], exchange: Exchange) -> 
 
     stamp = body.get("timestamp")
     if not isinstance(stamp, str):
-        run.skip(["health.timestamp"], "no timestamp to check (see health.shape)")
+        run.skip(["health.timestamp", "health.clock"], "no timestamp to check (see health.shape)")
         return
     moment = parse_rfc3339(stamp)
     if moment is None:
         run.verdict("health.timestamp", [f"{stamp!r} is not an RFC 3339 date-time"], exchange)
+        run.skip(["health.clock"], "no date-time to compare (see health.timestamp)")
         return
+    run.verdict("health.timestamp", [], exchange)
     drift = moment.timestamp() - run.clock()
     problems = []
     if abs(drift) > CLOCK_TOLERANCE_SECONDS:
@@ -89,14 +89,13 @@ def check_health_body(run: Runner, body: dict[str, Any], exchange: Exchange) -> 
             f"the vendor's clock is {drift:+.0f} s from ours: beyond 300 s it refuses "
             "authentic market requests as stale"
         )
-    run.verdict("health.timestamp", problems, exchange)
+    run.verdict("health.clock", problems, exchange)
 
 
-def check_authentication(run: Runner) -> None:
-    body = run.deactivate_body(preserve_data=True)
-    raw = encode(body)
+# (check id, session options, the error code the standard names for the refusal)
+def _refusal_cases(run: RunContext, body: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     now = int(run.clock())
-    cases = [
+    return [
         ("auth.missing_key", {"auth": "missing"}, "unauthorized"),
         ("auth.wrong_key", {"auth": "wrong"}, "unauthorized"),
         ("auth.missing_signature", {"signed": False}, "invalid_signature"),
@@ -113,8 +112,72 @@ def check_authentication(run: Runner) -> None:
         ("auth.stale_timestamp", {"timestamp": now - STALE_OFFSET_SECONDS}, "stale_timestamp"),
         ("auth.future_timestamp", {"timestamp": now + STALE_OFFSET_SECONDS}, "stale_timestamp"),
     ]
-    for check_id, options, code in cases:
-        exchange = run.call("POST", "tenant_deactivate", run.auth_tenant, raw=raw, **options)
-        run.verdict(check_id, expect_error(exchange, {401}, code), exchange)
-    exchange = run.call("GET", "tenant_status", run.auth_tenant, auth="missing")
-    run.verdict("auth.status_requires_key", expect_error(exchange, {401}, "unauthorized"), exchange)
+
+
+def _refusal_problems(exchange: Exchange, *, tenant_exists: bool) -> list[str]:
+    """Required: any 4xx refuses. Without a tenant to protect only 401 or 403 prove it."""
+    if exchange.reply is None:
+        return [f"no answer: {exchange.error}"]
+    status = exchange.status or 0
+    if 200 <= status < 300:
+        return [f"the request was accepted (HTTP {status}): it must be refused with a 4xx"]
+    if tenant_exists and 400 <= status < 500:
+        return []
+    if not tenant_exists and status in (401, 403):
+        return []
+    if not tenant_exists and 400 <= status < 500:
+        return [
+            f"expected HTTP 401 or 403, got {status}: the run could not activate a tenant "
+            "for these checks, so only an authentication refusal shows the request was refused"
+        ]
+    return [f"expected a 4xx refusal, got HTTP {status}"]
+
+
+def _prepare_auth_tenant(run: RunContext) -> bool:
+    """Activate the tenant the refusals are sent to; True when it exists at the vendor."""
+    tenant = run.auth_tenant
+    exchange = run.activate(tenant, run.activate_body(tenant))
+    if exchange.status == 202:
+        exchange = run.wait_for_status(tenant, {"active"})
+        return (exchange.obj or {}).get("status") == "active"
+    return exchange.status == 200
+
+
+def check_authentication(run: RunContext) -> None:
+    """Each refusal goes to a tenant activated for them: accepting one shows as a 2xx."""
+    tenant = run.auth_tenant
+    exists = _prepare_auth_tenant(run)
+    body = run.deactivate_body(preserve_data=True)
+    raw = encode(body)
+    refused: list[tuple[str, Exchange, str]] = []
+    for check_id, options, code in _refusal_cases(run, body):
+        exchange = run.call("POST", "tenant_deactivate", tenant, raw=raw, **options)
+        problems = _refusal_problems(exchange, tenant_exists=exists)
+        run.verdict(check_id, problems, exchange)
+        if not problems:
+            refused.append((check_id, exchange, code))
+        elif exists and exchange.status in (200, 202):
+            # The refusal was wrongly accepted and deactivated the tenant: bring it back so the
+            # next case again meets an active tenant.
+            exists = _prepare_auth_tenant(run)
+    exchange = run.call("GET", "tenant_status", tenant, auth="missing")
+    problems = _refusal_problems(exchange, tenant_exists=exists)
+    run.verdict("auth.status_requires_key", problems, exchange)
+    if not problems:
+        refused.append(("auth.status_requires_key", exchange, "unauthorized"))
+    check_error_codes(run, refused)
+
+
+def check_error_codes(run: RunContext, refused: list[tuple[str, Exchange, str]]) -> None:
+    """Recommended: every refusal is 401 with the code the standard names for it."""
+    if not refused:
+        run.skip(["auth.error_codes"], "no request was refused (see the auth.* checks)")
+        return
+    problems: list[str] = []
+    evidence: Exchange | None = None
+    for check_id, exchange, code in refused:
+        wrong = expect_error(exchange, {401}, code)
+        if wrong:
+            problems.append(f"{check_id}: {'; '.join(wrong)}")
+            evidence = evidence or exchange
+    run.verdict("auth.error_codes", problems, evidence)

@@ -4,13 +4,11 @@ deactivation without data, unknown tenants and malformed requests."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from vendorkit.conformance.context import RunContext
 from vendorkit.conformance.expect import expect_error, expect_status
 from vendorkit.conformance.shapes import problems_status_shape
-
-if TYPE_CHECKING:
-    from vendorkit.conformance.runner import Runner
 
 # Checks about tenant A that cannot be judged when its activation fails.
 A_LIFECYCLE = (
@@ -35,7 +33,7 @@ A_LIFECYCLE = (
 )
 
 
-def check_activation(run: Runner) -> bool:
+def check_activation(run: RunContext) -> bool:
     tenant = run.tenant_a
     plan = run.profile.first_plan.code
     run.body_a = run.activate_body(tenant)
@@ -98,7 +96,7 @@ def check_activation(run: Runner) -> bool:
     return True
 
 
-def check_deactivation(run: Runner) -> bool:
+def check_deactivation(run: RunContext) -> bool:
     tenant = run.tenant_a
     request_id = str(uuid.uuid4())
     body = run.deactivate_body(preserve_data=True)
@@ -160,7 +158,7 @@ def check_deactivation(run: Runner) -> bool:
     return True
 
 
-def check_reactivation(run: Runner) -> None:
+def check_reactivation(run: RunContext) -> None:
     tenant = run.tenant_a
     exchange = run.activate(tenant, run.body_a)
     problems = run.activation_problems(exchange, tenant)
@@ -174,7 +172,7 @@ def check_reactivation(run: Runner) -> None:
     run.verdict("activate.reactivate", problems, evidence)
 
 
-def check_deactivate_validation(run: Runner) -> None:
+def check_deactivate_validation(run: RunContext) -> None:
     invalid = run.call("POST", "tenant_deactivate", run.tenant_a, body={"reason": "admin_request"})
     run.verdict(
         "request.deactivate_missing_field",
@@ -183,7 +181,7 @@ def check_deactivate_validation(run: Runner) -> None:
     )
 
 
-def check_drop_data(run: Runner) -> None:
+def check_drop_data(run: RunContext) -> None:
     tenant = run.tenant_b
     activated = run.activate(tenant, run.activate_body(tenant))
     if activated.status not in (200, 202):
@@ -216,7 +214,7 @@ def check_drop_data(run: Runner) -> None:
     run.verdict("deactivate.drop_data", problems, evidence)
 
 
-def check_unknown_tenant(run: Runner) -> None:
+def check_unknown_tenant(run: RunContext) -> None:
     tenant = run.unknown_tenant
     status = run.status(tenant)
     run.verdict("tenant.unknown_status", expect_error(status, {404}, "tenant_not_found"), status)
@@ -230,7 +228,7 @@ def check_unknown_tenant(run: Runner) -> None:
     )
 
 
-def check_invalid_requests(run: Runner) -> None:
+def check_invalid_requests(run: RunContext) -> None:
     base = run.activate_body(run.invalid_tenant)
     cases: list[tuple[str, dict[str, Any]]] = [
         (

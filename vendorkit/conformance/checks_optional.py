@@ -3,8 +3,7 @@ manifest, when probing finds nothing)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from vendorkit.conformance.context import RunContext
 from vendorkit.conformance.expect import (
     INVALID_MONTH,
     NOT_IMPLEMENTED,
@@ -12,13 +11,10 @@ from vendorkit.conformance.expect import (
     expect_status,
     previous_month,
 )
-from vendorkit.conformance.shapes import problems_usage_metrics
-
-if TYPE_CHECKING:
-    from vendorkit.conformance.runner import Runner
+from vendorkit.conformance.shapes import MONTH, problems_usage_metrics
 
 
-def check_usage(run: Runner) -> None:
+def check_usage(run: RunContext) -> None:
     checks = ("usage.shape", "usage.period", "usage.metrics", "usage.invalid_month")
     if not run.declared_or_skip("usage_report", checks):
         return
@@ -33,11 +29,13 @@ def check_usage(run: Runner) -> None:
     if body is not None and not problems:
         if body.get("tenant_id") != run.tenant_a:
             problems.append(f"'tenant_id' must be {run.tenant_a!r}, got {body.get('tenant_id')!r}")
+        if not isinstance(body.get("period"), str) or not MONTH.match(body["period"]):
+            problems.append(f"'period' must be a month YYYY-MM, got {body.get('period')!r}")
         if not isinstance(body.get("usage"), dict):
             problems.append(f"'usage' must be an object, got {body.get('usage')!r}")
     run.verdict("usage.shape", problems, exchange)
-    if exchange.status == 200 and body is not None:
-        period = body.get("period")
+    period = (body or {}).get("period")
+    if exchange.status == 200 and isinstance(period, str) and MONTH.match(period):
         run.verdict(
             "usage.period",
             []
@@ -46,7 +44,7 @@ def check_usage(run: Runner) -> None:
             exchange,
         )
     else:
-        run.skip(["usage.period"], "no usage body (see usage.shape)")
+        run.skip(["usage.period"], "no month in the answer to compare (see usage.shape)")
     if exchange.status == 200 and body is not None and isinstance(body.get("usage"), dict):
         run.verdict(
             "usage.metrics",
@@ -63,7 +61,7 @@ def check_usage(run: Runner) -> None:
     )
 
 
-def check_update(run: Runner) -> None:
+def check_update(run: RunContext) -> None:
     checks = ("update.plan_change", "update.status_shows_plan")
     if not run.declared_or_skip("tenant_update", checks):
         return
@@ -90,7 +88,7 @@ def check_update(run: Runner) -> None:
     run.verdict("update.status_shows_plan", problems, after)
 
 
-def check_delete(run: Runner) -> None:
+def check_delete(run: RunContext) -> None:
     checks = ("delete.purge", "delete.gone")
     if not run.declared_or_skip("tenant_delete", checks):
         return

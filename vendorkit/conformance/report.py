@@ -1,30 +1,48 @@
-"""What a conformance run found: one result per check, a summary, the text and JSON forms."""
+"""What a conformance run found: one result per check, a summary, the text and JSON forms.
+
+Outcomes: ``PASS``; ``FAIL`` (a required check failed); ``WARN`` (a recommended check failed:
+reported with the rule it comes from, the exit status does not change); ``SKIP`` (could not be
+judged, with the reason).
+
+Exit status (the command line's, and ``Report.exit_code``):
+
+- ``0`` (``EXIT_CONFORMANT``): every required check passed (warnings may have been printed);
+- ``1`` (``EXIT_NOT_CONFORMANT``): at least one required check failed;
+- ``2`` (``EXIT_COULD_NOT_RUN``): the run could not be made: the vendor cannot be reached at
+  all, or the options, the manifest or the OAuth2 token endpoint are unusable.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["PASS", "FAIL", "SKIP"]
+from vendorkit.conformance.catalogue import CHECKS_BY_ID, RECOMMENDED, REQUIRED
 
-KIT_VERSION = "1.0"
+Outcome = Literal["PASS", "FAIL", "WARN", "SKIP"]
+
+KIT_VERSION = "1.1"
 EXIT_CONFORMANT = 0
 EXIT_NOT_CONFORMANT = 1
-EXIT_UNREACHABLE = 2
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """One check the kit knows: a stable id, what it proves, and whether it is required."""
-
-    id: str
-    title: str
-    required: bool = True
+EXIT_COULD_NOT_RUN = 2
+EXIT_UNREACHABLE = EXIT_COULD_NOT_RUN  # the name kept for callers of kit 1.0
+EXIT_CODES = {
+    EXIT_CONFORMANT: "every required check passed (recommended failures are warnings)",
+    EXIT_NOT_CONFORMANT: "at least one required check failed",
+    EXIT_COULD_NOT_RUN: (
+        "the run could not be made: the vendor cannot be reached, or the options, the "
+        "manifest or the OAuth2 token endpoint are unusable"
+    ),
+}
 
 
 @dataclass
 class CheckResult:
-    """One check's verdict, with the request and an excerpt of the answer that shows why."""
+    """One check's verdict, with the request and an excerpt of the answer that shows why.
+
+    ``level`` is ``required`` or ``recommended``; ``source`` names the rule (the founding
+    document's section or the standard's). ``required`` is kept for readers of kit 1.0 reports.
+    """
 
     id: str
     title: str
@@ -33,6 +51,8 @@ class CheckResult:
     detail: str = ""
     request: str = ""
     response: str = ""
+    level: str = REQUIRED
+    source: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,8 +85,17 @@ class Report:
         return self.count("SKIP")
 
     @property
+    def warning_count(self) -> int:
+        return self.count("WARN")
+
+    @property
     def required_failures(self) -> list[CheckResult]:
         return [r for r in self.results if r.outcome == "FAIL" and r.required]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        """The recommended checks that did not pass."""
+        return [r for r in self.results if r.outcome == "WARN"]
 
     @property
     def conformant(self) -> bool:
@@ -75,7 +104,7 @@ class Report:
     @property
     def exit_code(self) -> int:
         if not self.reachable:
-            return EXIT_UNREACHABLE
+            return EXIT_COULD_NOT_RUN
         return EXIT_CONFORMANT if self.conformant else EXIT_NOT_CONFORMANT
 
     def result(self, check_id: str) -> CheckResult:
@@ -93,6 +122,7 @@ class Report:
             "passed": self.passed_count,
             "failed": self.failed_count,
             "skipped": self.skipped_count,
+            "warnings": self.warning_count,
             "required_failed": len(self.required_failures),
         }
 
@@ -118,19 +148,28 @@ class Report:
             finished_at=data.get("finished_at", ""),
             reachable=bool(data.get("reachable", True)),
             kit_version=data.get("kit_version", KIT_VERSION),
-            results=[
-                CheckResult(
-                    id=item["id"],
-                    title=item.get("title", ""),
-                    required=bool(item.get("required", True)),
-                    outcome=item["outcome"],
-                    detail=item.get("detail", ""),
-                    request=item.get("request", ""),
-                    response=item.get("response", ""),
-                )
-                for item in data.get("results", [])
-            ],
+            results=[_result_from_dict(item) for item in data.get("results", [])],
         )
+
+
+def _result_from_dict(item: dict[str, Any]) -> CheckResult:
+    required = bool(item.get("required", True))
+    level = item.get("level") or (REQUIRED if required else RECOMMENDED)
+    outcome = item["outcome"]
+    if outcome == "FAIL" and level == RECOMMENDED:
+        outcome = "WARN"  # kit 1.0 reported a failed recommended check as FAIL
+    spec = CHECKS_BY_ID.get(item["id"])
+    return CheckResult(
+        id=item["id"],
+        title=item.get("title", ""),
+        required=level == REQUIRED,
+        outcome=outcome,
+        detail=item.get("detail", ""),
+        request=item.get("request", ""),
+        response=item.get("response", ""),
+        level=level,
+        source=item.get("source") or (spec.source if spec else ""),
+    )
 
 
 def _indented(label: str, text: str) -> list[str]:
@@ -147,7 +186,9 @@ def format_text(report: Report) -> str:
     for result in report.results:
         title = result.title if result.required else f"{result.title} (recommended)"
         lines.append(f"{result.outcome}  {result.id}  {title}")
-        if result.outcome == "FAIL":
+        if result.outcome == "WARN":
+            lines.extend(_indented("rule:", result.source))
+        if result.outcome in ("FAIL", "WARN"):
             lines.extend(_indented("why:", result.detail))
             if result.request:
                 lines.extend(_indented("request:", result.request))
@@ -162,8 +203,9 @@ def format_text(report: Report) -> str:
         verdict = "CONFORMANT"
     else:
         verdict = f"NOT CONFORMANT ({summary['required_failed']} required check(s) failed)"
+    warned = f", {summary['warnings']} warnings" if summary["warnings"] else ""
     lines.append(
         f"{summary['total']} checks: {summary['passed']} passed, {summary['failed']} failed, "
-        f"{summary['skipped']} skipped - {verdict}"
+        f"{summary['skipped']} skipped{warned} - {verdict}"
     )
     return "\n".join(lines)

@@ -1,250 +1,44 @@
 """The conformance run: one tenant walked through its whole life, plus the refusals.
 
 The order matters and is the market's own: health, the authentication refusals (sent to a
-tenant that does not exist, so a vendor that wrongly accepts them changes nothing), then
-tenant A is activated, repeated, conflicted, measured, changed, deactivated, reactivated and
-deleted; tenant B is deactivated without its data; a few malformed requests; finally every
-tenant the run created is cleaned up and the answers of the whole run are judged together.
+tenant the run activated for them, so a refusal that is wrongly accepted shows as a 2xx and
+not as a 404), then tenant A is activated, repeated, conflicted, measured, changed,
+deactivated, reactivated and deleted; tenant B is deactivated without its data; a few
+malformed requests; finally every tenant the run created is cleaned up and the answers of the
+whole run are judged together.
 
 A check that cannot be judged because an earlier step failed is skipped with the reason, so a
 single fault is reported once, by the check that owns it.
+
+This module only decides the order: the state and helpers are ``context.RunContext``, the
+checks are the ``checks_*`` modules, what a check is is ``catalogue``. The check modules
+import the context and the catalogue, never this module.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-import uuid
-from collections.abc import Callable, Iterable
-from typing import Any
-
 from vendorkit.conformance import checks_health, checks_lifecycle, checks_optional, checks_whole_run
-from vendorkit.conformance.catalogue import CATALOGUE, CHECKS_BY_ID
-from vendorkit.conformance.expect import NOT_IMPLEMENTED, expect_status, rfc3339
-from vendorkit.conformance.report import CheckResult, Report
-from vendorkit.conformance.session import Exchange, SignedSession
-from vendorkit.conformance.shapes import ACCESS_URL, parse_rfc3339
-from vendorkit.conformance.target import VendorProfile
+from vendorkit.conformance.context import RunContext
 
 
-class Runner:
-    """Runs the catalogue against one vendor; results land in ``self.results``."""
-
-    def __init__(
-        self,
-        *,
-        profile: VendorProfile,
-        session: SignedSession,
-        tenant_prefix: str,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.profile = profile
-        self.session = session
-        self.clock = clock
-        self.sleep = sleep
-        self.results: dict[str, CheckResult] = {}
-        tag = secrets.token_hex(4)
-        self.tenant_a = f"{tenant_prefix}{tag}"
-        self.tenant_b = f"{tenant_prefix}{tag}_b"
-        self.unknown_tenant = f"{tenant_prefix}{tag}_unknown"
-        self.auth_tenant = f"{tenant_prefix}{tag}_auth"
-        self.invalid_tenant = f"{tenant_prefix}{tag}_invalid"
-        self.created: list[str] = []
-        self.gone: set[str] = set()
-        self.delete_works = False
-        self.body_a: dict[str, Any] = {}
-
-    # -- recording verdicts -----------------------------------------------------------------
-
-    def record(self, check_id: str, outcome: str, detail: str, exchange: Exchange | None) -> None:
-        if check_id in self.results:
-            return  # the first verdict stands
-        spec = CHECKS_BY_ID[check_id]
-        self.results[check_id] = CheckResult(
-            id=spec.id,
-            title=spec.title,
-            required=spec.required,
-            outcome=outcome,  # type: ignore[arg-type]
-            detail=detail,
-            request=exchange.request_excerpt() if exchange is not None else "",
-            response=exchange.response_excerpt() if exchange is not None else "",
-        )
-
-    def verdict(self, check_id: str, problems: list[str], exchange: Exchange | None) -> bool:
-        if problems:
-            self.record(check_id, "FAIL", "; ".join(problems), exchange)
-            return False
-        self.record(check_id, "PASS", "", exchange)
-        return True
-
-    def skip(self, check_ids: Iterable[str], reason: str) -> None:
-        for check_id in check_ids:
-            self.record(check_id, "SKIP", reason, None)
-
-    def report(self, report: Report) -> Report:
-        report.results = [
-            self.results.get(spec.id)
-            or CheckResult(spec.id, spec.title, spec.required, "SKIP", "not reached")
-            for spec in CATALOGUE
-        ]
-        return report
-
-    # -- requests ---------------------------------------------------------------------------
-
-    def call(self, method: str, endpoint: str, tenant_id: str | None = None, **kwargs: Any):
-        query = kwargs.pop("query", "")
-        return self.session.send(method, self.profile.url(endpoint, tenant_id, query), **kwargs)
-
-    def status(self, tenant_id: str) -> Exchange:
-        return self.call("GET", "tenant_status", tenant_id)
-
-    def activate_body(self, tenant_id: str) -> dict[str, Any]:
-        plan = self.profile.first_plan
-        body: dict[str, Any] = {
-            "tenant_id": tenant_id,
-            "tenant_name": "Conformance Kit School",
-            "plan": plan.code,
-            "features": list(plan.features),
-            "config": dict(plan.config),
-            "admin": {"email": "conformance-kit@market.example", "name": "Conformance Kit"},
-            "subscription_id": str(uuid.uuid4()),
-        }
-        if self.profile.isolation:
-            body["isolation"] = self.profile.isolation
-        return body
-
-    def deactivate_body(self, *, preserve_data: bool) -> dict[str, Any]:
-        return {
-            "reason": "admin_request",
-            "preserve_data": preserve_data,
-            "deactivate_at": rfc3339(self.clock()),
-        }
-
-    def wait_for_status(self, tenant_id: str, states: set[str], plan: str | None = None):
-        """Poll status (async vendors) until it shows one of ``states`` or time runs out."""
-        deadline = self.clock() + self.profile.async_timeout
-        while True:
-            exchange = self.status(tenant_id)
-            body = exchange.obj or {}
-            settled = body.get("status") in states and (plan is None or body.get("plan") == plan)
-            if settled or self.clock() >= deadline:
-                return exchange
-            self.sleep(self.profile.poll_interval)
-
-    def status_after(
-        self, answer: Exchange, tenant_id: str, states: set[str], plan: str | None = None
-    ) -> Exchange:
-        """Status once the operation that gave ``answer`` has settled (polled after a 202)."""
-        if answer.status == 202:
-            return self.wait_for_status(tenant_id, states, plan)
-        return self.status(tenant_id)
-
-    def accepted_problems(self, exchange: Exchange, final: str, transitional: str, tenant_id: str):
-        """Problems of a 200 ``final`` / async 202 ``transitional`` answer about ``tenant_id``."""
-        allowed = {200, 202} if self.profile.asynchronous else {200}
-        problems = expect_status(exchange, allowed)
-        if problems:
-            if exchange.status == 202:
-                return [
-                    "HTTP 202 is only allowed when the manifest declares operations.async: true"
-                ]
-            return problems
-        body = exchange.obj
-        if body is None:
-            return ["the body is not a JSON object"]
-        wanted = transitional if exchange.status == 202 else final
-        problems = []
-        if body.get("status") != wanted:
-            problems.append(f"'status' must be {wanted!r}, got {body.get('status')!r}")
-        if body.get("tenant_id") != tenant_id:
-            problems.append(f"'tenant_id' must be {tenant_id!r}, got {body.get('tenant_id')!r}")
-        return problems
-
-    def activation_problems(self, exchange: Exchange, tenant_id: str) -> list[str]:
-        problems = self.accepted_problems(exchange, "activated", "activating", tenant_id)
-        body = exchange.obj
-        if problems or exchange.status != 200 or body is None:
-            return problems
-        access_url = body.get("access_url")
-        if not isinstance(access_url, str) or not ACCESS_URL.match(access_url):
-            problems.append(f"'access_url' must be an http(s) URL, got {access_url!r}")
-        credentials = body.get("admin_credentials")
-        if credentials is not None:
-            password = credentials.get("temp_password") if isinstance(credentials, dict) else None
-            if not isinstance(password, str) or not password:
-                problems.append("'admin_credentials' must hold a non-empty 'temp_password'")
-        delivery = body.get("credentials_delivery")
-        if delivery is not None and delivery != "email":
-            problems.append(f"'credentials_delivery' may only be 'email', got {delivery!r}")
-        return problems
-
-    def activate(self, tenant_id: str, body: dict[str, Any], request_id: str | None = None):
-        """Send activate; remember the tenant when the vendor accepted it."""
-        exchange = self.call("POST", "tenant_activate", tenant_id, body=body, request_id=request_id)
-        if exchange.status in (200, 202) and tenant_id not in self.created:
-            self.created.append(tenant_id)
-        if exchange.status in (200, 202):
-            self.gone.discard(tenant_id)
-        return exchange
-
-    # -- the run ----------------------------------------------------------------------------
-
-    def run(self) -> bool:
-        """Run every check; False when the vendor could not be reached at all."""
-        if not checks_health.check_health(self):
-            return False
-        checks_health.check_authentication(self)
-        if checks_lifecycle.check_activation(self):
-            checks_optional.check_usage(self)
-            checks_optional.check_update(self)
-            if checks_lifecycle.check_deactivation(self):
-                checks_lifecycle.check_reactivation(self)
-            else:
-                self.skip(["activate.reactivate"], "the tenant was not deactivated")
-            checks_lifecycle.check_deactivate_validation(self)
-        checks_lifecycle.check_drop_data(self)
-        checks_lifecycle.check_unknown_tenant(self)
-        checks_lifecycle.check_invalid_requests(self)
-        if self.tenant_a in self.created:
-            checks_optional.check_delete(self)
-        checks_whole_run.check_cleanup(self)
-        checks_whole_run.check_every_answer(self)
-        return True
-
-    def declared_or_skip(self, endpoint: str, check_ids: tuple[str, ...]) -> bool:
-        if self.profile.may_call(endpoint):
-            return True
-        self.skip(check_ids, f"the manifest declares no {endpoint} endpoint")
+def run_all(run: RunContext) -> bool:
+    """Run every check; False when the vendor could not be reached at all."""
+    if not checks_health.check_health(run):
         return False
-
-    def probe_found_nothing(
-        self, exchange: Exchange, endpoint: str, check_ids: tuple[str, ...]
-    ) -> bool:
-        """True (and the checks skipped) when probing found no optional endpoint."""
-        if self.profile.declared.get(endpoint) is None and exchange.status in NOT_IMPLEMENTED:
-            exchange.probe = True
-            self.skip(
-                check_ids,
-                f"not declared (no manifest) and the default path answered HTTP {exchange.status}",
-            )
-            return True
-        return False
-
-    def deadline_problems(self, body: dict[str, Any], where: str) -> list[str]:
-        problems = []
-        if body.get("data_preserved") is not True:
-            problems.append(
-                f"{where}'data_preserved' must be true, got {body.get('data_preserved')!r}"
-            )
-        deadline = parse_rfc3339(body.get("reactivation_deadline"))
-        if deadline is None:
-            problems.append(
-                f"{where}'reactivation_deadline' must be an RFC 3339 date-time, "
-                f"got {body.get('reactivation_deadline')!r}"
-            )
-        elif deadline.timestamp() <= self.clock():
-            problems.append(
-                f"{where}'reactivation_deadline' {body['reactivation_deadline']} is not in the future"
-            )
-        return problems
+    checks_health.check_authentication(run)
+    if checks_lifecycle.check_activation(run):
+        checks_optional.check_usage(run)
+        checks_optional.check_update(run)
+        if checks_lifecycle.check_deactivation(run):
+            checks_lifecycle.check_reactivation(run)
+        else:
+            run.skip(["activate.reactivate"], "the tenant was not deactivated")
+        checks_lifecycle.check_deactivate_validation(run)
+    checks_lifecycle.check_drop_data(run)
+    checks_lifecycle.check_unknown_tenant(run)
+    checks_lifecycle.check_invalid_requests(run)
+    if run.tenant_a in run.created:
+        checks_optional.check_delete(run)
+    checks_whole_run.check_cleanup(run)
+    checks_whole_run.check_every_answer(run)
+    return True

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vendorkit.conformance.oauth2 import TokenError
 from vendorkit.conformance.transport import HttpReply, Transport, TransportError
 from vendorkit.signing import (
     MARKET_SIGNATURE_HEADERS,
@@ -171,7 +172,13 @@ class SignedSession:
                         body=payload if signed_body is None else signed_body,
                     )
                 )
-            sent_auth, shown_auth = self._auth(auth)
+            try:
+                sent_auth, shown_auth = self._auth(auth)
+            except TokenError as error:
+                exchange = Exchange(method=method, url=url, headers=shown, body=payload)
+                exchange.error = f"no bearer token: {error}"
+                self.exchanges.append(exchange)
+                return exchange
             headers.update(sent_auth)
             shown.update({n: v for n, v in headers.items() if n in MARKET_SIGNATURE_HEADERS})
             shown.update(shown_auth)
@@ -180,7 +187,16 @@ class SignedSession:
             exchange.reply = self.transport(
                 method, url, headers=headers, body=payload, timeout=self.timeout
             )
-        except TransportError as error:
+            forget = getattr(self.auth_headers, "forget", None)
+            if market_headers and auth == "ok" and exchange.status == 401 and forget:
+                # An OAuth2 token may expire during the run: fetch a new one and try once more,
+                # as the market does.
+                forget()
+                headers.update(self._auth(auth)[0])
+                exchange.reply = self.transport(
+                    method, url, headers=headers, body=payload, timeout=self.timeout
+                )
+        except (TransportError, TokenError) as error:
             exchange.error = str(error)
         self.exchanges.append(exchange)
         return exchange

@@ -90,6 +90,10 @@ class VendorProfile:
     async_timeout: float = 60.0
     has_manifest: bool = False
     notes: list[str] = field(default_factory=list)
+    auth_type: str = "api_key"
+    token_url: str = ""
+    oauth_scope: str = ""
+    oauth_client_id: str = ""
 
     def url(self, endpoint: str, tenant_id: str | None = None, query: str = "") -> str:
         path = self.paths[endpoint]
@@ -172,10 +176,16 @@ def build_profile(*, base_url: str | None, manifest: dict[str, Any] | None) -> V
     operations = manifest.get("operations") if isinstance(manifest.get("operations"), dict) else {}
     poll = operations.get("poll_interval_seconds")
     timeout = operations.get("timeout_seconds")
+    service = manifest.get("service") if isinstance(manifest.get("service"), dict) else {}
     return VendorProfile(
         base_url=base,
         paths=paths,
         declared=declared,
+        auth_type=str(auth.get("type") or "api_key"),
+        token_url=str(auth.get("token_url") or ""),
+        oauth_scope=str(auth.get("scope") or ""),
+        # The market's client id is the manifest's auth.client_id, else the service id.
+        oauth_client_id=str(auth.get("client_id") or service.get("id") or ""),
         api_key_header=auth.get("header") or DEFAULT_API_KEY_HEADER,
         first_plan=plans[0],
         second_plan=_second_plan(manifest, plans),

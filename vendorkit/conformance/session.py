@@ -188,9 +188,11 @@ class SignedSession:
                 method, url, headers=headers, body=payload, timeout=self.timeout
             )
             forget = getattr(self.auth_headers, "forget", None)
-            if market_headers and auth == "ok" and exchange.status == 401 and forget:
+            authentic = signed and secrets is None and signed_body is None and timestamp is None
+            if market_headers and auth == "ok" and authentic and exchange.status == 401 and forget:
                 # An OAuth2 token may expire during the run: fetch a new one and try once more,
-                # as the market does.
+                # as the market does. (Not for the deliberately wrong requests: their 401 is
+                # the answer being checked.)
                 forget()
                 headers.update(self._auth(auth)[0])
                 exchange.reply = self.transport(

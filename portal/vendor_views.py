@@ -354,7 +354,7 @@ def conformance_report(request, service_id: str, pk: int):
     )
 
 
-OUTCOME_CLASSES = {"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}
+OUTCOME_CLASSES = {"PASS": "passed", "FAIL": "failed", "WARN": "warning", "SKIP": "skipped"}
 
 
 def _check_row(check) -> dict | None:
@@ -368,6 +368,7 @@ def _check_row(check) -> dict | None:
         "required": bool(check.get("required", True)),
         "outcome": OUTCOME_CLASSES.get(outcome, outcome.lower()),
         "detail": check.get("detail") or "",
+        "source": check.get("source") or "",
         "request": check.get("request") or "",
         "response": check.get("response") or "",
     }

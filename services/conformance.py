@@ -43,9 +43,12 @@ def run_against_url(
     manifest: dict[str, Any] | str | None = None,
     tenant_prefix: str = DEFAULT_TENANT_PREFIX,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    **auth: str,
 ) -> Report:
     """The kit against a URL someone typed (staff on the command line): no guard, like the
-    vendor's own run, so a vendor on a laptop can be checked. Raises ``ManifestLoadError``."""
+    vendor's own run, so a vendor on a laptop can be checked. ``auth``: the kit's oauth2 / jwt
+    options (``oauth_client_secret``, ``oauth_client_id``, ``token_url``, ``bearer_token``).
+    Raises ``ManifestLoadError``."""
     return run_checks(
         base_url=base_url,
         api_key=api_key,
@@ -53,6 +56,7 @@ def run_against_url(
         manifest=manifest,
         tenant_prefix=tenant_prefix,
         timeout=timeout,
+        **auth,
     )
 
 
@@ -75,12 +79,14 @@ def _run_service(service: Service, *, tenant_prefix: str) -> tuple[Report | None
     target = target_from_manifest(
         service_id=service.service_id, manifest=manifest, credentials=credentials
     )
-    if target.auth_type not in ("api_key", "jwt"):
+    if target.auth_type not in ("api_key", "jwt", "oauth2"):
         return None, (
-            f"conformance runs support auth.type api_key and jwt, not {target.auth_type!r}"
+            f"conformance runs support auth.type api_key, oauth2 and jwt, not {target.auth_type!r}"
         )
     transport = guarded_transport()
     try:
+        # oauth2: the kit asks the vendor's token_url (through the same guarded transport) with
+        # the client id and secret the market uses for its own calls.
         report = run_checks(
             base_url=target.base_url,
             api_key=target.api_key,
@@ -90,6 +96,9 @@ def _run_service(service: Service, *, tenant_prefix: str) -> tuple[Report | None
             timeout=float(settings.VENDOR_TOTAL_TIMEOUT),
             transport=transport,
             auth_headers=_auth_headers_for(service, target.auth_type),
+            token_url=target.token_url,
+            oauth_client_id=target.oauth_client_id,
+            oauth_client_secret=target.oauth_client_secret,
         )
     except ManifestLoadError as exc:
         return None, str(exc)
@@ -102,6 +111,8 @@ def _run_service(service: Service, *, tenant_prefix: str) -> tuple[Report | None
 
 
 def _result_of(report: Report) -> str:
+    """The listing gate's verdict: required checks only. Recommended checks that did not pass
+    (``WARN``) stay in the stored report for the vendor and never make a run fail."""
     if not report.reachable:
         return ConformanceRun.Result.ERROR
     return ConformanceRun.Result.PASSED if report.conformant else ConformanceRun.Result.FAILED
@@ -131,8 +142,10 @@ def conformance_run(
 
     The run row is written first (result ``running``) so staff can see a run in progress; the
     kit then talks to the vendor outside any transaction (it takes seconds), and the result,
-    the counts and the report are saved at the end. A run that cannot start (no manifest, no
-    credentials, an unsupported auth type) or cannot reach the vendor ends as ``error``.
+    the counts and the report are saved at the end: ``passed`` when every required check passed
+    (warnings allowed), ``failed`` when one did not (``failed_count`` counts required checks
+    only). A run that cannot start (no manifest, no credentials, an unsupported auth type, an
+    OAuth2 token endpoint that gives no token) or cannot reach the vendor ends as ``error``.
     """
     run = ConformanceRun.objects.create(service=service, started_by=started_by)
     report, problem = _run_service(service, tenant_prefix=tenant_prefix)

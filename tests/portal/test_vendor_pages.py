@@ -238,6 +238,24 @@ def test_run_conformance_calls_the_kit_and_shows_its_report(world, as_user, monk
     assert "second activate changed the tenant" in page
 
 
+def test_a_recommended_check_that_did_not_pass_shows_as_a_warning_with_its_rule(world, as_user):
+    run = ConformanceRun.objects.create(
+        service=world.service_a,
+        result=ConformanceRun.Result.PASSED,
+        report={"results": [{"id": "auth.error_codes", "title": "every refusal is 401",
+                             "required": False, "level": "recommended", "outcome": "WARN",
+                             "source": "standard §4 Errors", "detail": "no invalid_signature"}]},
+    )  # fmt: skip
+
+    page = as_user(world.vendor_user_a).get(
+        reverse("vendor-conformance", args=["alpha_tutor", run.pk])
+    )
+
+    html = page.content.decode()
+    assert '<span class="badge state-warning">경고</span>' in html
+    assert "(권장 항목)" in html and "standard §4 Errors" in html
+
+
 def test_run_conformance_without_the_kit_says_so(world, as_user, monkeypatch):
     monkeypatch.setattr("portal.vendor_views._conformance_runner", lambda: None)
     client = as_user(world.vendor_user_a)

@@ -9,13 +9,19 @@ from io import StringIO
 import jwt
 import pytest
 from django.core.management import CommandError, call_command
+from junitparser import JUnitXml
 
 from services.conformance import conformance_run
 from services.models import ConformanceRun
 from services.vendor_client import jwt_keys
 from tests.factories import VendorFactory
 from tests.support.vendors import TEST_CREDENTIALS, register_reference_service
-from tests.vendorkit.broken_vendors import IgnoresApiKey, start_vendor
+from tests.vendorkit.broken_vendors import (
+    IMPRECISE_VENDORS,
+    IgnoresApiKey,
+    start_vendor,
+)
+from tests.vendorkit.conformance_oauth_stub import TokenServer, oauth2_vendor_handler
 from vendorkit.reference_store import error_response
 from vendorkit.reference_vendor import ReferenceVendorHandler
 from vendorkit.signing import SignatureError, verify
@@ -57,8 +63,8 @@ def test_explicit_url_prints_one_line_per_check_and_exits_0(reference_vendor):
 
     assert status == 0
     lines = out.strip().splitlines()
-    assert sum(line.startswith("PASS  ") for line in lines) == 41
-    assert lines[-1] == "41 checks: 41 passed, 0 failed, 0 skipped - CONFORMANT"
+    assert sum(line.startswith("PASS  ") for line in lines) == 43
+    assert lines[-1] == "43 checks: 43 passed, 0 failed, 0 skipped - CONFORMANT"
     assert not ConformanceRun.objects.exists(), "an explicit URL stores nothing"
 
 
@@ -70,10 +76,11 @@ def test_explicit_url_json_report(reference_vendor):
     report = json.loads(out)
     assert status == 0
     assert report["summary"] == {
-        "total": 41,
-        "passed": 41,
+        "total": 43,
+        "passed": 43,
         "failed": 0,
         "skipped": 0,
+        "warnings": 0,
         "required_failed": 0,
     }
 
@@ -86,9 +93,9 @@ def test_registered_service_run_is_stored_as_passed(reference_vendor):
     run = ConformanceRun.objects.get(service=service)
     assert status == 0
     assert run.result == ConformanceRun.Result.PASSED
-    assert (run.passed_count, run.failed_count, run.skipped_count) == (41, 0, 0)
+    assert (run.passed_count, run.failed_count, run.skipped_count) == (43, 0, 0)
     assert run.finished_at is not None
-    assert len(run.report["results"]) == 41
+    assert len(run.report["results"]) == 43
     assert f"stored as conformance run {run.pk} (passed)" in out
     assert TEST_CREDENTIALS.api_key not in json.dumps(run.report)
 
@@ -239,3 +246,75 @@ def test_a_fault_in_the_kit_ends_the_run_as_error_not_running(reference_vendor, 
     assert run.result == ConformanceRun.Result.ERROR
     assert "bug in a check" in run.report["error"]
     assert run.finished_at is not None
+
+
+def test_recommended_warnings_do_not_keep_a_service_from_passing(tmp_path):
+    """The listing gate uses required checks only: a vendor that misses only the standard's
+    extra precision passes, and its warnings stay in the stored report."""
+    imprecise = next(v for v in IMPRECISE_VENDORS if v.name == "server_error_on_unknown_tenant")
+    server = start_vendor(
+        db_path=tmp_path / "imprecise.sqlite3",
+        api_key=TEST_CREDENTIALS.api_key,
+        signing_secret=TEST_CREDENTIALS.signing_secret,
+        handler=imprecise.handler,
+    )
+    try:
+        service = register_reference_service(vendor=VendorFactory(), base_url=server.base_url)
+        run = conformance_run(service=service)
+    finally:
+        server.stop()
+
+    assert run.result == ConformanceRun.Result.PASSED
+    assert run.failed_count == 0
+    warned = {r["id"] for r in run.report["results"] if r["outcome"] == "WARN"}
+    assert warned == imprecise.warns
+    assert run.report["summary"]["warnings"] == len(imprecise.warns)
+
+
+def test_oauth2_service_is_checked_with_a_token_from_its_token_url(tmp_path):
+    tokens = TokenServer(client_id="oauth_tutor", client_secret="issued-oauth-secret").start()
+    server = start_vendor(
+        db_path=tmp_path / "oauth.sqlite3",
+        api_key="unused",
+        signing_secret=TEST_CREDENTIALS.signing_secret,
+        handler=oauth2_vendor_handler(tokens),
+    )
+    try:
+        service = register_reference_service(
+            vendor=VendorFactory(), base_url=server.base_url, service_id="oauth_tutor"
+        )
+        # The manifest validator asks for an https token_url; the stub speaks http on loopback,
+        # so the stored manifest is pointed at it directly, with the client secret the market
+        # would hold for the service.
+        manifest = service.current_manifest
+        manifest.data["auth"] = {"type": "oauth2", "token_url": tokens.token_url}
+        manifest.save(update_fields=["data"])
+        service.credentials.update(oauth_client_secret="issued-oauth-secret")
+
+        run = conformance_run(service=service)
+        refused_client = len(tokens.requests)
+        service.credentials.update(oauth_client_secret="not-the-secret")
+        errored = conformance_run(service=service)
+    finally:
+        server.stop()
+        tokens.stop()
+
+    failed = [r["id"] for r in run.report["results"] if r["outcome"] == "FAIL"]
+    assert failed == []
+    assert run.result == ConformanceRun.Result.PASSED
+    assert refused_client == 1, "one token for the whole run, through the guarded transport"
+    assert errored.result == ConformanceRun.Result.ERROR
+    assert "the OAuth2 token request to" in errored.report["error"]
+    assert "HTTP 401" in errored.report["error"]
+
+
+def test_command_writes_junit_xml_for_ci(reference_vendor, tmp_path):
+    path = tmp_path / "conformance.xml"
+
+    status, _out, _err = command(
+        "--base-url", reference_vendor.base_url, *CREDENTIAL_OPTIONS, "--junit-xml", str(path)
+    )
+
+    xml = JUnitXml.fromfile(str(path))
+    assert status == 0
+    assert (xml.tests, xml.failures, xml.errors) == (43, 0, 0)

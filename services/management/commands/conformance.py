@@ -5,8 +5,10 @@
     manage.py conformance --base-url URL --api-key KEY --signing-secret SECRET [--manifest PATH]
                                               any vendor, nothing stored
 
-Same output and exit status as `python -m vendorkit.conformance`: 0 when every required check
-passes, 1 when one fails, 2 when the vendor cannot be reached (or the run cannot start).
+Same options, output and exit status as `python -m vendorkit.conformance`: 0 when every required
+check passes (recommended failures print as warnings), 1 when a required one fails, 2 when the
+run cannot be made (the vendor cannot be reached, or the run cannot start). `--junit-xml PATH`
+also writes the report as JUnit XML.
 """
 
 import json
@@ -17,11 +19,12 @@ from services.conformance import conformance_run, run_against_url, stored_report
 from services.models import Service
 from vendorkit.conformance import ManifestLoadError, Report, format_text
 from vendorkit.conformance.cli import add_arguments
-from vendorkit.conformance.report import EXIT_UNREACHABLE
+from vendorkit.conformance.junit import write_junit_xml
+from vendorkit.conformance.report import EXIT_COULD_NOT_RUN
 
 
 class Command(BaseCommand):
-    help = "Check a vendor service against the standard v1 with the conformance kit."
+    help = "Check a vendor service against the standard with the conformance kit."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -49,40 +52,50 @@ class Command(BaseCommand):
         report = stored_report(run)
         if report is None:
             self.stderr.write(f"conformance run {run.pk} could not run: {run.report['error']}")
-            raise SystemExit(EXIT_UNREACHABLE)
-        self._print(report, as_json=options["json"])
+            raise SystemExit(EXIT_COULD_NOT_RUN)
+        self._print(report, options)
         if not options["json"]:
             self.stdout.write(f"stored as conformance run {run.pk} ({run.result})")
         self._exit(report)
 
     def _explicit(self, options) -> None:
-        if not options["api_key"] or not options["signing_secret"]:
+        if not options["signing_secret"]:
             raise CommandError(
-                "give a service id, or --base-url (or --manifest), --api-key and --signing-secret"
+                "give a service id, or --base-url (or --manifest), --api-key (or the oauth2 or "
+                "jwt options) and --signing-secret"
             )
         if not options["base_url"] and not options["manifest"]:
             raise CommandError("--base-url (or a --manifest with endpoints.base_url) is needed")
         try:
             report = run_against_url(
                 base_url=options["base_url"],
-                api_key=options["api_key"],
+                api_key=options["api_key"] or "",
                 signing_secret=options["signing_secret"],
                 manifest=options["manifest"],
                 tenant_prefix=options["tenant_prefix"],
                 timeout=options["timeout"],
+                oauth_client_secret=options["oauth_client_secret"] or "",
+                oauth_client_id=options["oauth_client_id"],
+                token_url=options["token_url"],
+                bearer_token=options["bearer_token"] or "",
             )
         except ManifestLoadError as exc:
             self.stderr.write(f"error: {exc}")
-            raise SystemExit(EXIT_UNREACHABLE) from exc
-        self._print(report, as_json=options["json"])
+            raise SystemExit(EXIT_COULD_NOT_RUN) from exc
+        self._print(report, options)
         self._exit(report)
 
-    def _print(self, report: Report, *, as_json: bool) -> None:
-        if as_json:
+    def _print(self, report: Report, options) -> None:
+        if options["json"]:
             self.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         else:
             self.stdout.write(format_text(report))
         self.stdout.flush()
+        if options["junit_xml"]:
+            try:
+                write_junit_xml(report, options["junit_xml"])
+            except OSError as exc:
+                raise CommandError(f"cannot write {options['junit_xml']}: {exc}") from exc
 
     @staticmethod
     def _exit(report: Report) -> None:

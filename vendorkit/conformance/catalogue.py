@@ -483,4 +483,3 @@ CATALOGUE: tuple[CheckSpec, ...] = (
 )
 
 CHECKS_BY_ID = {spec.id: spec for spec in CATALOGUE}
-REQUIRED_IDS = frozenset(spec.id for spec in CATALOGUE if spec.required)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -295,6 +296,22 @@ def test_conformance_md_lists_every_check_as_generated_from_the_code():
     for spec in CATALOGUE:
         level = "**required**" if spec.required else "recommended"
         assert f"| `{spec.id}` | {level} |" in block
+
+
+def _github_slug(heading: str) -> str:
+    text = heading.strip().lower()
+    text = "".join(ch for ch in text if ch.isalnum() or ch in " -_")
+    return text.replace(" ", "-")
+
+
+def test_every_standard_section_the_checks_link_to_exists():
+    readme = (REPO_ROOT / "docs" / "standard" / "README.md").read_text(encoding="utf-8")
+    slugs = {_github_slug(line.lstrip("#")) for line in readme.splitlines() if line.startswith("#")}
+
+    linked = set(re.findall(r"\(README\.md#([^)]+)\)", checks_markdown()))
+
+    assert linked, "the generated list links the standard's sections"
+    assert linked - slugs == set()
 
 
 def test_list_checks_prints_the_catalogue_with_levels_and_sources():

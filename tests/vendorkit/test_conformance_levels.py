@@ -178,6 +178,24 @@ def test_an_imprecise_vendor_exits_0_with_its_warnings(broken_vendor):
     assert warned == imprecise.warns
 
 
+def test_strict_exits_3_when_only_recommended_checks_did_not_pass(broken_vendor, tmp_path):
+    server, imprecise = broken_vendor("usage_ignores_month")
+    path = tmp_path / "strict.xml"
+
+    done = kit(*credentials(server.base_url), "--strict", "--junit-xml", str(path))
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    xml = JUnitXml.fromfile(str(path))
+    failed = {case.name for suite in xml for case in suite if case.result and case.is_failure}
+    assert failed == imprecise.warns == {"usage.period"}
+
+
+def test_strict_keeps_exit_1_for_a_required_failure(broken_vendor):
+    server, _broken = broken_vendor("negative_usage")
+
+    assert kit(*credentials(server.base_url), "--strict").returncode == 1
+
+
 def test_a_run_that_cannot_be_made_exits_2(tmp_path):
     unreachable = kit(*credentials(f"http://127.0.0.1:{_closed_port()}"))
     bad_manifest = tmp_path / "manifest.json"
@@ -197,7 +215,7 @@ def test_the_exit_codes_are_in_the_help_and_the_docs():
 
     assert done.returncode == 0
     assert "0 = every required check passed" in done.stdout.replace("\n", " ")
-    for code in ("`0`", "`1`", "`2`"):
+    for code in ("`0`", "`1`", "`2`", "`3`"):
         assert f"| {code} |" in text
 
 

@@ -2,7 +2,8 @@
 
 Exit status: 0 when every required check passes (recommended failures print as warnings), 1
 when a required check fails, 2 when the run could not be made (the vendor cannot be reached,
-or the options, the manifest or the OAuth2 token endpoint are unusable). ``--junit-xml PATH``
+or the options, the manifest or the OAuth2 token endpoint are unusable); with ``--strict``, 3
+when only recommended checks did not pass. ``--junit-xml PATH``
 also writes the report as JUnit XML; ``--list-checks`` prints the checks without running any.
 """
 
@@ -90,6 +91,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write the report as JUnit XML to PATH (for CI systems)",
     )
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 3 (and JUnit failures) when every required check passes but a recommended "
+        "one does not",
+    )
+    parser.add_argument(
         "--tenant-prefix",
         default=DEFAULT_TENANT_PREFIX,
         help=f"prefix of the tenant ids the run creates (default {DEFAULT_TENANT_PREFIX})",
@@ -151,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         print(format_text(report))
     if args.junit_xml:
         try:
-            write_junit_xml(report, args.junit_xml, duration_seconds=time.monotonic() - started)
+            write_junit_xml(
+                report,
+                args.junit_xml,
+                duration_seconds=time.monotonic() - started,
+                strict=args.strict,
+            )
         except OSError as error:
             print(f"error: cannot write {args.junit_xml}: {error}", file=sys.stderr)
             return EXIT_COULD_NOT_RUN
-    return report.exit_code
+    return report.exit_code_for(strict=args.strict)

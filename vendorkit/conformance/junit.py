@@ -14,7 +14,7 @@ The common JUnit shape that Jenkins, GitLab, GitHub Actions reporters and Azure 
     </testsuites>
 
 A CI system counts a test as failed exactly when the kit's exit status says so: only required
-checks become ``<failure>``. A recommended check that did not pass is a passing test case whose
+checks become ``<failure>`` (with ``--strict``, recommended ones too). A recommended check that did not pass is a passing test case whose
 ``<system-out>`` carries the warning and its rule (JUnit has no "warning" state; a CI that
 showed it as a failure would contradict exit status 0). A vendor that cannot be reached is an
 ``<error>`` on ``health.reachable``; a skipped check is ``<skipped message=...>``. A test
@@ -42,7 +42,7 @@ def _text(result: CheckResult) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
-def _case(suite: ET.Element, result: CheckResult, *, reachable: bool) -> None:
+def _case(suite: ET.Element, result: CheckResult, *, reachable: bool, strict: bool) -> None:
     group = result.id.split(".", 1)[0]
     case = ET.SubElement(
         suite,
@@ -56,7 +56,7 @@ def _case(suite: ET.Element, result: CheckResult, *, reachable: bool) -> None:
     if result.outcome == "FAIL" and not reachable and result.id == "health.reachable":
         error = ET.SubElement(case, "error", {"message": result.detail, "type": "unreachable"})
         error.text = _text(result)
-    elif result.outcome == "FAIL":
+    elif result.outcome == "FAIL" or (strict and result.outcome == "WARN"):
         failure = ET.SubElement(case, "failure", {"message": result.detail, "type": result.level})
         failure.text = f"{result.title} ({result.source})\n\n{_text(result)}"
     elif result.outcome == "SKIP":
@@ -66,9 +66,10 @@ def _case(suite: ET.Element, result: CheckResult, *, reachable: bool) -> None:
         out.text = f"WARNING (recommended, {result.source}): {_text(result)}"
 
 
-def _counts(results: list[CheckResult], *, reachable: bool) -> dict[str, str]:
+def _counts(results: list[CheckResult], *, reachable: bool, strict: bool) -> dict[str, str]:
     errors = 0 if reachable else sum(1 for r in results if r.id == "health.reachable")
-    failures = sum(1 for r in results if r.outcome == "FAIL") - errors
+    failed = ("FAIL", "WARN") if strict else ("FAIL",)
+    failures = sum(1 for r in results if r.outcome in failed) - errors
     return {
         "tests": str(len(results)),
         "failures": str(failures),
@@ -78,13 +79,15 @@ def _counts(results: list[CheckResult], *, reachable: bool) -> dict[str, str]:
     }
 
 
-def to_junit_xml(report: Report, *, duration_seconds: float = 0.0) -> str:
-    """The report as a JUnit XML document (UTF-8 text with an XML declaration)."""
+def to_junit_xml(report: Report, *, duration_seconds: float = 0.0, strict: bool = False) -> str:
+    """The report as a JUnit XML document (UTF-8 text with an XML declaration). With
+    ``strict`` (the command line's ``--strict``) recommended checks that did not pass are
+    failures too, as the exit status then says."""
     root = ET.Element(
         "testsuites",
         {
             "name": f"vendorkit.conformance {report.base_url}",
-            **_counts(report.results, reachable=report.reachable),
+            **_counts(report.results, reachable=report.reachable, strict=strict),
         },
     )
     root.set("time", f"{duration_seconds:.3f}")
@@ -97,7 +100,7 @@ def to_junit_xml(report: Report, *, duration_seconds: float = 0.0) -> str:
                 "name": f"{SUITE_PREFIX}.{level}",
                 "timestamp": report.started_at.removesuffix("Z"),
                 "hostname": report.base_url,
-                **_counts(results, reachable=report.reachable),
+                **_counts(results, reachable=report.reachable, strict=strict),
             },
         )
         properties = ET.SubElement(suite, "properties")
@@ -105,16 +108,17 @@ def to_junit_xml(report: Report, *, duration_seconds: float = 0.0) -> str:
             ("kit_version", report.kit_version),
             ("base_url", report.base_url),
             ("level", level),
-            ("exit_code", str(report.exit_code)),
+            ("exit_code", str(report.exit_code_for(strict=strict))),
         ):
             ET.SubElement(properties, "property", {"name": name, "value": value})
         for result in results:
-            _case(suite, result, reachable=report.reachable)
+            _case(suite, result, reachable=report.reachable, strict=strict)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
-def write_junit_xml(report: Report, path: str | Path, *, duration_seconds: float = 0.0) -> None:
-    Path(path).write_text(
-        to_junit_xml(report, duration_seconds=duration_seconds) + "\n", encoding="utf-8"
-    )
+def write_junit_xml(
+    report: Report, path: str | Path, *, duration_seconds: float = 0.0, strict: bool = False
+) -> None:
+    text = to_junit_xml(report, duration_seconds=duration_seconds, strict=strict)
+    Path(path).write_text(text + "\n", encoding="utf-8")

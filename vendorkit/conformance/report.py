@@ -9,7 +9,9 @@ Exit status (the command line's, and ``Report.exit_code``):
 - ``0`` (``EXIT_CONFORMANT``): every required check passed (warnings may have been printed);
 - ``1`` (``EXIT_NOT_CONFORMANT``): at least one required check failed;
 - ``2`` (``EXIT_COULD_NOT_RUN``): the run could not be made: the vendor cannot be reached at
-  all, or the options, the manifest or the OAuth2 token endpoint are unusable.
+  all, or the options, the manifest or the OAuth2 token endpoint are unusable;
+- ``3`` (``EXIT_RECOMMENDED_FAILED``), only when asked for (``--strict``): every required check
+  passed but a recommended one did not.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ KIT_VERSION = "1.1"
 EXIT_CONFORMANT = 0
 EXIT_NOT_CONFORMANT = 1
 EXIT_COULD_NOT_RUN = 2
+EXIT_RECOMMENDED_FAILED = 3
 EXIT_UNREACHABLE = EXIT_COULD_NOT_RUN  # the name kept for callers of kit 1.0
 EXIT_CODES = {
     EXIT_CONFORMANT: "every required check passed (recommended failures are warnings)",
@@ -32,6 +35,9 @@ EXIT_CODES = {
     EXIT_COULD_NOT_RUN: (
         "the run could not be made: the vendor cannot be reached, or the options, the "
         "manifest or the OAuth2 token endpoint are unusable"
+    ),
+    EXIT_RECOMMENDED_FAILED: (
+        "only with --strict: every required check passed, but a recommended one did not"
     ),
 }
 
@@ -106,6 +112,12 @@ class Report:
         if not self.reachable:
             return EXIT_COULD_NOT_RUN
         return EXIT_CONFORMANT if self.conformant else EXIT_NOT_CONFORMANT
+
+    def exit_code_for(self, *, strict: bool = False) -> int:
+        """``exit_code``; with ``strict``, 3 when only recommended checks did not pass."""
+        if strict and self.exit_code == EXIT_CONFORMANT and self.warnings:
+            return EXIT_RECOMMENDED_FAILED
+        return self.exit_code
 
     def result(self, check_id: str) -> CheckResult:
         for result in self.results:

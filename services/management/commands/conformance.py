@@ -56,7 +56,7 @@ class Command(BaseCommand):
         self._print(report, options)
         if not options["json"]:
             self.stdout.write(f"stored as conformance run {run.pk} ({run.result})")
-        self._exit(report)
+        self._exit(report, options)
 
     def _explicit(self, options) -> None:
         if not options["signing_secret"]:
@@ -83,7 +83,7 @@ class Command(BaseCommand):
             self.stderr.write(f"error: {exc}")
             raise SystemExit(EXIT_COULD_NOT_RUN) from exc
         self._print(report, options)
-        self._exit(report)
+        self._exit(report, options)
 
     def _print(self, report: Report, options) -> None:
         if options["json"]:
@@ -93,11 +93,12 @@ class Command(BaseCommand):
         self.stdout.flush()
         if options["junit_xml"]:
             try:
-                write_junit_xml(report, options["junit_xml"])
+                write_junit_xml(report, options["junit_xml"], strict=options["strict"])
             except OSError as exc:
                 raise CommandError(f"cannot write {options['junit_xml']}: {exc}") from exc
 
     @staticmethod
-    def _exit(report: Report) -> None:
-        if report.exit_code:
-            raise SystemExit(report.exit_code)
+    def _exit(report: Report, options) -> None:
+        code = report.exit_code_for(strict=options["strict"])
+        if code:
+            raise SystemExit(code)

@@ -133,10 +133,11 @@ def _refusal_problems(exchange: Exchange, *, tenant_exists: bool) -> list[str]:
     return [f"expected a 4xx refusal, got HTTP {status}"]
 
 
-def _prepare_auth_tenant(run: RunContext) -> bool:
-    """Activate the tenant the refusals are sent to; True when it exists at the vendor."""
+def _prepare_auth_tenant(run: RunContext, *, again: bool = False) -> bool:
+    """Activate (``again``: reactivate) the tenant the refusals are sent to; True when it
+    exists at the vendor."""
     tenant = run.auth_tenant
-    exchange = run.activate(tenant, run.activate_body(tenant))
+    exchange = run.activate(tenant, run.activate_body(tenant, reactivation=again))
     if exchange.status == 202:
         exchange = run.wait_for_status(tenant, {"active"})
         return (exchange.obj or {}).get("status") == "active"
@@ -147,7 +148,7 @@ def check_authentication(run: RunContext) -> None:
     """Each refusal goes to a tenant activated for them: accepting one shows as a 2xx."""
     tenant = run.auth_tenant
     exists = _prepare_auth_tenant(run)
-    body = run.deactivate_body(preserve_data=True)
+    body = run.deactivate_body(tenant, preserve_data=True)
     raw = encode(body)
     refused: list[tuple[str, Exchange, str]] = []
     for check_id, options, code in _refusal_cases(run, body):
@@ -159,7 +160,7 @@ def check_authentication(run: RunContext) -> None:
         elif exists and exchange.status in (200, 202):
             # The refusal was wrongly accepted and deactivated the tenant: bring it back so the
             # next case again meets an active tenant.
-            exists = _prepare_auth_tenant(run)
+            exists = _prepare_auth_tenant(run, again=True)
     exchange = run.call("GET", "tenant_status", tenant, auth="missing")
     problems = _refusal_problems(exchange, tenant_exists=exists)
     run.verdict("auth.status_requires_key", problems, exchange)

@@ -99,7 +99,7 @@ def check_activation(run: RunContext) -> bool:
 def check_deactivation(run: RunContext) -> bool:
     tenant = run.tenant_a
     request_id = str(uuid.uuid4())
-    body = run.deactivate_body(preserve_data=True)
+    body = run.deactivate_body(tenant, preserve_data=True)
     first = run.call("POST", "tenant_deactivate", tenant, body=body, request_id=request_id)
     problems = run.accepted_problems(first, "deactivated", "deactivating", tenant)
     if not problems and first.status == 200:
@@ -127,7 +127,7 @@ def check_deactivation(run: RunContext) -> bool:
         run.skip(["status.deactivated_details"], "not deactivated (see status.after_deactivate)")
 
     again = run.call(
-        "POST", "tenant_deactivate", tenant, body=run.deactivate_body(preserve_data=True)
+        "POST", "tenant_deactivate", tenant, body=run.deactivate_body(tenant, preserve_data=True)
     )
     problems = expect_status(again, {200})
     reference = first.obj if first.status == 200 else (after.obj or {})
@@ -160,7 +160,7 @@ def check_deactivation(run: RunContext) -> bool:
 
 def check_reactivation(run: RunContext) -> None:
     tenant = run.tenant_a
-    exchange = run.activate(tenant, run.body_a)
+    exchange = run.activate(tenant, {**run.body_a, "reactivation": True})
     problems = run.activation_problems(exchange, tenant)
     evidence = exchange
     if exchange.status in (200, 202):
@@ -173,7 +173,12 @@ def check_reactivation(run: RunContext) -> None:
 
 
 def check_deactivate_validation(run: RunContext) -> None:
-    invalid = run.call("POST", "tenant_deactivate", run.tenant_a, body={"reason": "admin_request"})
+    invalid = run.call(
+        "POST",
+        "tenant_deactivate",
+        run.tenant_a,
+        body={"tenant_id": run.tenant_a, "reason": "admin_request"},
+    )
     run.verdict(
         "request.deactivate_missing_field",
         expect_error(invalid, {400, 422}, "invalid_request"),
@@ -193,7 +198,7 @@ def check_drop_data(run: RunContext) -> None:
     if activated.status == 202:
         run.wait_for_status(tenant, {"active"})
     exchange = run.call(
-        "POST", "tenant_deactivate", tenant, body=run.deactivate_body(preserve_data=False)
+        "POST", "tenant_deactivate", tenant, body=run.deactivate_body(tenant, preserve_data=False)
     )
     problems = run.accepted_problems(exchange, "deactivated", "deactivating", tenant)
     evidence = exchange
@@ -219,7 +224,7 @@ def check_unknown_tenant(run: RunContext) -> None:
     status = run.status(tenant)
     run.verdict("tenant.unknown_status", expect_error(status, {404}, "tenant_not_found"), status)
     deactivate = run.call(
-        "POST", "tenant_deactivate", tenant, body=run.deactivate_body(preserve_data=True)
+        "POST", "tenant_deactivate", tenant, body=run.deactivate_body(tenant, preserve_data=True)
     )
     run.verdict(
         "tenant.unknown_deactivate",

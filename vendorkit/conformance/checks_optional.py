@@ -66,7 +66,12 @@ def check_update(run: RunContext) -> None:
     if not run.declared_or_skip("tenant_update", checks):
         return
     plan = run.profile.second_plan
-    body = {"plan": plan.code, "features": list(plan.features), "config": dict(plan.config)}
+    body = {
+        "tenant_id": run.tenant_a,
+        "plan": plan.code,
+        "features": list(plan.features),
+        "config": dict(plan.config),
+    }
     exchange = run.call("POST", "tenant_update", run.tenant_a, body=body)
     if run.probe_found_nothing(exchange, "tenant_update", checks):
         return
@@ -93,7 +98,9 @@ def check_delete(run: RunContext) -> None:
     if not run.declared_or_skip("tenant_delete", checks):
         return
     tenant = run.tenant_a
-    exchange = run.call("POST", "tenant_delete", tenant, body={"reason": "retention_expired"})
+    exchange = run.call(
+        "POST", "tenant_delete", tenant, body={"tenant_id": tenant, "reason": "retention_expired"}
+    )
     probing = run.profile.declared.get("tenant_delete") is None
     # A 404 from delete can mean "already gone": only a tenant still there proves that the
     # endpoint itself is missing.

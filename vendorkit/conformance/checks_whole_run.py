@@ -15,7 +15,12 @@ def check_cleanup(run: RunContext) -> None:
     for tenant in leftovers:
         done = None
         if run.delete_works:
-            done = run.call("POST", "tenant_delete", tenant, body={"reason": "admin_request"})
+            done = run.call(
+                "POST",
+                "tenant_delete",
+                tenant,
+                body={"tenant_id": tenant, "reason": "admin_request"},
+            )
         if done is None or done.status not in (200, 404, 410):
             # Without a working delete (or when it fails now), deactivate without the data:
             # the founding document's own way to end a tenant.
@@ -23,7 +28,7 @@ def check_cleanup(run: RunContext) -> None:
                 "POST",
                 "tenant_deactivate",
                 tenant,
-                body=run.deactivate_body(preserve_data=False),
+                body=run.deactivate_body(tenant, preserve_data=False),
             )
             if done.status == 202:
                 run.wait_for_status(tenant, {"deactivated"})

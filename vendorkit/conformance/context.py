@@ -106,10 +106,12 @@ class RunContext:
     def status(self, tenant_id: str) -> Exchange:
         return self.call("GET", "tenant_status", tenant_id)
 
-    def activate_body(self, tenant_id: str) -> dict[str, Any]:
+    def activate_body(self, tenant_id: str, *, reactivation: bool = False) -> dict[str, Any]:
+        """The market's activate body (``reactivation`` says it brings back a tenant, v1.1)."""
         plan = self.profile.first_plan
         body: dict[str, Any] = {
             "tenant_id": tenant_id,
+            "reactivation": reactivation,
             "tenant_name": "Conformance Kit School",
             "plan": plan.code,
             "features": list(plan.features),
@@ -121,8 +123,10 @@ class RunContext:
             body["isolation"] = self.profile.isolation
         return body
 
-    def deactivate_body(self, *, preserve_data: bool) -> dict[str, Any]:
+    def deactivate_body(self, tenant_id: str, *, preserve_data: bool) -> dict[str, Any]:
+        """The market's deactivate body; like every v1.1 lifecycle body it names the tenant."""
         return {
+            "tenant_id": tenant_id,
             "reason": "admin_request",
             "preserve_data": preserve_data,
             "deactivate_at": rfc3339(self.clock()),

@@ -18,11 +18,17 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
-from tests.vendorkit.broken_vendors import BROKEN_VENDORS, IMPRECISE_VENDORS, start_vendor
+from tests.vendorkit.broken_vendors import (
+    BROKEN_VENDORS,
+    IMPRECISE_VENDORS,
+    IgnoresApiKey,
+    start_vendor,
+)
 from tests.vendorkit.founding_vendor import FoundingVendorServer, founding_manifest
 from vendorkit.conformance import CATALOGUE, Report, run_checks, to_junit_xml
 from vendorkit.conformance.catalogue import FOUNDING, S_CHECK_ORDER
 from vendorkit.conformance.listing import checks_markdown, generated_block
+from vendorkit.reference_store import error_response
 
 API_KEY = "founding-api-key"
 SIGNING_SECRET = "founding-signing-secret"
@@ -149,6 +155,36 @@ def test_the_founding_vendor_is_conformant_on_the_command_line_with_warnings(fou
     assert "      rule:     standard §5 Idempotency" in lines
     assert lines[-1].endswith(" warnings - CONFORMANT")
     assert ", 0 failed," in lines[-1]
+
+
+def test_without_a_tenant_to_protect_only_an_authentication_refusal_counts(tmp_path):
+    """A vendor that cannot activate and ignores the key answers the refusal cases with 404
+    (no such tenant): that is no proof of a refusal, so the auth checks fail, saying why."""
+
+    class NoActivationIgnoresKey(IgnoresApiKey):
+        def _route(self, method, path, query, body):
+            if path.endswith("/activate"):
+                return error_response(500, "internal_error", "activation is broken"), ""
+            return super()._route(method, path, query, body)
+
+    server = start_vendor(
+        db_path=tmp_path / "no-activation.sqlite3",
+        api_key=API_KEY,
+        signing_secret=SIGNING_SECRET,
+        handler=NoActivationIgnoresKey,
+    )
+    try:
+        report = run_checks(
+            base_url=server.base_url, api_key=API_KEY, signing_secret=SIGNING_SECRET
+        )
+    finally:
+        server.stop()
+
+    missing_key = report.result("auth.missing_key")
+    assert missing_key.outcome == "FAIL"
+    assert "expected HTTP 401 or 403, got 404" in missing_key.detail
+    assert report.result("auth.bad_signature").outcome == "PASS"  # 401 proves it
+    assert report.exit_code == 1
 
 
 # -- exit status by level ---------------------------------------------------------------------

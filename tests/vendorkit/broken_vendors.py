@@ -37,6 +37,7 @@ from vendorkit.signing import (
     TIMESTAMP_HEADER,
     SignatureError,
     verify,
+    verify_request,
 )
 
 # -- handler faults ---------------------------------------------------------------------------
@@ -47,11 +48,11 @@ class IgnoresApiKey(ReferenceVendorHandler):
 
     def _authenticate(self, body: bytes) -> Response | None:
         try:
-            verify(
+            verify_request(
                 secrets=self.server.options.signing_secrets,
-                request_id=self.headers.get(REQUEST_ID_HEADER, ""),
-                timestamp_header=self.headers.get(TIMESTAMP_HEADER, ""),
-                signature_header=self.headers.get(SIGNATURE_HEADER, ""),
+                method=self.command,
+                target=self.path,
+                headers=self.headers,
                 body=body,
                 tolerance=self.server.options.tolerance,
             )
@@ -71,6 +72,29 @@ class IgnoresSignature(ReferenceVendorHandler):
         stamp = self.headers.get(TIMESTAMP_HEADER, "")
         if not stamp.isdigit() or abs(time.time() - int(stamp)) > options.tolerance:
             return error_response(401, "stale_timestamp", "the timestamp is too far off")
+        return None
+
+
+class LegacySignatureOnly(ReferenceVendorHandler):
+    """A v1.0 vendor: checks the key and the deprecated X-Market-Signature, which binds no
+    method or path, and ignores the RFC 9421 signature."""
+
+    def _authenticate(self, body: bytes) -> Response | None:
+        options = self.server.options
+        presented = self.headers.get(options.api_key_header, "")
+        if not any(hmac.compare_digest(presented.encode(), k.encode()) for k in options.api_keys):
+            return error_response(401, "unauthorized", "missing or wrong API key")
+        try:
+            verify(
+                secrets=options.signing_secrets,
+                request_id=self.headers.get(REQUEST_ID_HEADER, ""),
+                timestamp_header=self.headers.get(TIMESTAMP_HEADER, ""),
+                signature_header=self.headers.get(SIGNATURE_HEADER, ""),
+                body=body,
+                tolerance=options.tolerance,
+            )
+        except SignatureError as error:
+            return error_response(401, error.code, error.message)
         return None
 
 
@@ -303,6 +327,7 @@ BROKEN_VENDORS = [
         "ignores_signature",
         frozenset({"auth.missing_signature", "auth.bad_signature", "auth.tampered_body"}),
         handler=IgnoresSignature,
+        warns=frozenset({"auth.replayed_path"}),
     ),
     BrokenVendor(
         "accepts_stale_timestamps",
@@ -376,6 +401,12 @@ BROKEN_VENDORS = [
 ]
 
 IMPRECISE_VENDORS = [
+    BrokenVendor(
+        "verifies_only_the_legacy_signature",
+        frozenset(),
+        handler=LegacySignatureOnly,
+        warns=frozenset({"auth.replayed_path"}),
+    ),
     BrokenVendor(
         "replay_answers_409",
         frozenset(),

@@ -15,13 +15,7 @@ from urllib.parse import parse_qs, unquote_plus
 
 from vendorkit.reference_store import Response, error_response
 from vendorkit.reference_vendor import ReferenceVendorHandler
-from vendorkit.signing import (
-    REQUEST_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    SignatureError,
-    verify,
-)
+from vendorkit.signing import SignatureError, verify_request
 
 
 class TokenHandler(BaseHTTPRequestHandler):
@@ -130,11 +124,11 @@ def bearer_vendor_handler(accepts: Callable[[str], bool]) -> type[ReferenceVendo
             if not header.startswith("Bearer ") or not accepts(header[len("Bearer ") :]):
                 return error_response(401, "unauthorized", "missing, unknown or expired token")
             try:
-                verify(
+                verify_request(
                     secrets=self.server.options.signing_secrets,
-                    request_id=self.headers.get(REQUEST_ID_HEADER, ""),
-                    timestamp_header=self.headers.get(TIMESTAMP_HEADER, ""),
-                    signature_header=self.headers.get(SIGNATURE_HEADER, ""),
+                    method=self.command,
+                    target=self.path,
+                    headers=self.headers,
                     body=body,
                     tolerance=self.server.options.tolerance,
                 )

@@ -256,7 +256,7 @@ def test_a_failure_shows_the_request_and_an_excerpt_of_the_answer(vendor_factory
     assert "why:" in block and "'users' must be an object, got None" in block
     assert "request:  GET " in block and "/status" in block
     assert "response: HTTP 200" in block and '"storage"' in block
-    assert text.splitlines()[-1].startswith("43 checks: 42 passed, 1 failed, 0 skipped")
+    assert text.splitlines()[-1].startswith("44 checks: 43 passed, 1 failed, 0 skipped")
     assert "NOT CONFORMANT (1 required check(s) failed)" in text.splitlines()[-1]
 
 
@@ -272,7 +272,7 @@ def test_a_warning_names_its_rule_and_shows_the_evidence(vendor_factory):
     assert "why:" in block and "expected HTTP 404, got 500" in block
     assert "response: HTTP 500" in block and "internal_error" in block
     assert text.splitlines()[-1] == (
-        "43 checks: 41 passed, 0 failed, 0 skipped, 2 warnings - CONFORMANT"
+        "44 checks: 42 passed, 0 failed, 0 skipped, 2 warnings - CONFORMANT"
     )
 
 
@@ -353,7 +353,7 @@ def test_command_line_prints_one_line_per_check_and_exits_0(vendor_factory):
     check_lines = [line for line in lines if line.startswith(("PASS  ", "FAIL  ", "SKIP  "))]
     assert [line.split("  ")[1] for line in check_lines] == [spec.id for spec in CATALOGUE]
     assert all(line.startswith("PASS  ") for line in check_lines)
-    assert lines[-1] == "43 checks: 43 passed, 0 failed, 0 skipped - CONFORMANT"
+    assert lines[-1] == "44 checks: 44 passed, 0 failed, 0 skipped - CONFORMANT"
 
 
 def test_command_line_exits_1_on_a_broken_vendor_and_prints_json(vendor_factory):

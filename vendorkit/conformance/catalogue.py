@@ -219,6 +219,17 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "correctly signed, but the timestamp is 400 s in the future → a 4xx refusal",
     ),
     CheckSpec(
+        "auth.replayed_path",
+        "signed for another tenant's path: refused with a 4xx",
+        C,
+        (Source(SIGNING, "Verifying"), _s("2 Every request from the market")),
+        AUTH,
+        "a deactivate correctly signed for another tenant's path, sent to this tenant's → a "
+        "4xx refusal (the RFC 9421 signature binds the method, path, query and body; a vendor "
+        "that verifies only the deprecated `X-Market-Signature`, which binds none of them, "
+        "accepts it: recommended while that header is still sent, until 2027-06-30)",
+    ),
+    CheckSpec(
         "auth.status_requires_key",
         "GET status without API key: refused with a 4xx",
         R,

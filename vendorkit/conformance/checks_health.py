@@ -161,12 +161,31 @@ def check_authentication(run: RunContext) -> None:
             # The refusal was wrongly accepted and deactivated the tenant: bring it back so the
             # next case again meets an active tenant.
             exists = _prepare_auth_tenant(run, again=True)
+    replayed = check_replayed_path(run, raw=raw, tenant_exists=exists)
+    if replayed is not None:
+        refused.append(("auth.replayed_path", replayed, "invalid_signature"))
     exchange = run.call("GET", "tenant_status", tenant, auth="missing")
     problems = _refusal_problems(exchange, tenant_exists=exists)
     run.verdict("auth.status_requires_key", problems, exchange)
     if not problems:
         refused.append(("auth.status_requires_key", exchange, "unauthorized"))
     check_error_codes(run, refused)
+
+
+def check_replayed_path(run: RunContext, *, raw: bytes, tenant_exists: bool) -> Exchange | None:
+    """Recommended: a request signed for another tenant's path is refused at this one's.
+
+    The signature is made for the unknown tenant's deactivate and the request sent to the
+    auth tenant's: only a signature that binds the path (RFC 9421) can tell. Returns the
+    exchange when it was refused."""
+    tenant = run.auth_tenant
+    elsewhere = run.profile.url("tenant_deactivate", run.unknown_tenant)
+    exchange = run.call("POST", "tenant_deactivate", tenant, raw=raw, signed_url=elsewhere)
+    problems = _refusal_problems(exchange, tenant_exists=tenant_exists)
+    run.verdict("auth.replayed_path", problems, exchange)
+    if problems and tenant_exists and exchange.status in (200, 202):
+        _prepare_auth_tenant(run, again=True)
+    return None if problems else exchange
 
 
 def check_error_codes(run: RunContext, refused: list[tuple[str, Exchange, str]]) -> None:

@@ -35,6 +35,9 @@ _STANDARD_ANCHORS = {
 }
 
 
+_SIGNING_ANCHORS = {"Verifying": "verifying-what-a-vendor-must-do"}
+
+
 def _source_markdown(source: Source) -> str:
     if source.document == STANDARD:
         number = source.section.split(" ", 1)[0]
@@ -42,7 +45,9 @@ def _source_markdown(source: Source) -> str:
         text = f"standard §{source.section}"
         return f"[{text}](README.md#{anchor})" if anchor else text
     if source.document == SIGNING:
-        return f"[signing: {source.section}](signing.md)"
+        anchor = _SIGNING_ANCHORS.get(source.section)
+        target = f"signing.md#{anchor}" if anchor else "signing.md"
+        return f"[signing: {source.section}]({target})"
     if source.document == FOUNDING:
         return f"founding document §{source.section}"
     return str(source)

@@ -1,7 +1,10 @@
 """Signed requests the way the market sends them, each one kept as evidence for the report.
 
-Besides well-formed calls, a check can ask for a deliberately wrong one: no key, a wrong key,
-no signature, a signature made with another secret or over other bytes, an old timestamp.
+Every request is signed the way the market signs it (standard v1.1, ``vendorkit.signing``):
+RFC 9421 (``Content-Digest``, ``Signature-Input``, ``Signature``) and the deprecated
+``X-Market-Signature`` beside it. Besides well-formed calls, a check can ask for a deliberately
+wrong one: no key, a wrong key, no signature, a signature made with another secret, over other
+bytes or for another path, an old timestamp.
 Every exchange is recorded so the run can judge properties of *all* answers at the end
 (content type, error bodies) and show the request and answer behind every failure.
 """
@@ -147,10 +150,12 @@ class SignedSession:
         signed: bool = True,
         secrets: list[str] | None = None,
         signed_body: bytes | None = None,
+        signed_url: str | None = None,
         market_headers: bool = True,
     ) -> Exchange:
-        """Send one request. ``auth``: ok / missing / wrong. ``signed_body``: sign other bytes
-        than those sent. ``market_headers=False`` sends no market header at all."""
+        """Send one request. ``auth``: ok / missing / wrong. ``signed_body`` / ``signed_url``:
+        sign other bytes / another URL than those sent (a replay elsewhere).
+        ``market_headers=False`` sends no market header at all."""
         payload = raw if raw is not None else (b"" if body is None else encode(body))
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if method != "GET":
@@ -166,7 +171,7 @@ class SignedSession:
                     request_signature_headers(
                         secrets=secrets or self.signing_secrets,
                         method=method,
-                        url=url,
+                        url=signed_url or url,
                         request_id=request_id,
                         timestamp=moment,
                         body=payload if signed_body is None else signed_body,
@@ -188,7 +193,7 @@ class SignedSession:
                 method, url, headers=headers, body=payload, timeout=self.timeout
             )
             forget = getattr(self.auth_headers, "forget", None)
-            authentic = signed and secrets is None and signed_body is None and timestamp is None
+            authentic = signed and not (secrets or signed_body or signed_url or timestamp)
             if market_headers and auth == "ok" and authentic and exchange.status == 401 and forget:
                 # An OAuth2 token may expire during the run: fetch a new one and try once more,
                 # as the market does. (Not for the deliberately wrong requests: their 401 is

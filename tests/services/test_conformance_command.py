@@ -289,6 +289,7 @@ def test_oauth2_service_is_checked_with_a_token_from_its_token_url(tmp_path):
         manifest = service.current_manifest
         manifest.data["auth"] = {"type": "oauth2", "token_url": tokens.token_url}
         manifest.save(update_fields=["data"])
+        without_secret = conformance_run(service=service)
         service.credentials.update(oauth_client_secret="issued-oauth-secret")
 
         run = conformance_run(service=service)
@@ -303,6 +304,8 @@ def test_oauth2_service_is_checked_with_a_token_from_its_token_url(tmp_path):
     assert failed == []
     assert run.result == ConformanceRun.Result.PASSED
     assert refused_client == 1, "one token for the whole run, through the guarded transport"
+    assert without_secret.result == ConformanceRun.Result.ERROR
+    assert "needs the client secret" in without_secret.report["error"]
     assert errored.result == ConformanceRun.Result.ERROR
     assert "the OAuth2 token request to" in errored.report["error"]
     assert "HTTP 401" in errored.report["error"]

@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--oauth-client-secret",
         default=env("CONFORMANCE_OAUTH_CLIENT_SECRET"),
-        help="for auth.type oauth2: the client secret the market issued "
+        help="for auth.type oauth2: the client secret your token endpoint gives the market "
         "(or $CONFORMANCE_OAUTH_CLIENT_SECRET)",
     )
     parser.add_argument(

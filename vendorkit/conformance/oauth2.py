@@ -49,7 +49,10 @@ class ClientCredentials:
                 "auth.type oauth2 needs auth.token_url in the manifest (or --token-url)"
             )
         if not client_secret:
-            raise TokenError("auth.type oauth2 needs the OAuth2 client secret the market issued")
+            raise TokenError(
+                "auth.type oauth2 needs the client secret your token endpoint gives the market "
+                "(--oauth-client-secret)"
+            )
         self.token_url = token_url
         self.client_id = client_id
         self.client_secret = client_secret

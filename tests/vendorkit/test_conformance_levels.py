@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -292,6 +294,29 @@ def test_junit_xml_of_a_broken_vendor_has_one_failure_per_failed_required_check(
         assert (suite.tests, suite.failures, suite.errors, suite.skipped) == written
     properties = {p.name: p.value for p in suites["conformance.required"].properties()}
     assert properties["exit_code"] == "1" and properties["base_url"] == server.base_url
+
+
+def test_a_copy_of_the_vendorkit_folder_runs_in_a_vendors_pipeline(founding_vendor, tmp_path):
+    """What a vendor's CI does: the vendorkit/ folder copied next to its code, nothing of the
+    market importable, the exit status and the JUnit file used."""
+    shutil.copytree(REPO_ROOT / "vendorkit", tmp_path / "vendorkit")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
+    env.update(CONFORMANCE_API_KEY=API_KEY, CONFORMANCE_SIGNING_SECRET=SIGNING_SECRET)
+
+    done = subprocess.run(
+        [sys.executable, "-E", "-m", "vendorkit.conformance", "--base-url",
+         founding_vendor.base_url, "--junit-xml", "report.xml"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    where = subprocess.run(
+        [sys.executable, "-E", "-c", "import vendorkit.conformance as kit; print(kit.__file__)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert where.stdout.startswith(str(tmp_path)), "the copy ran, not the repository's kit"
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].endswith("- CONFORMANT")
+    assert JUnitXml.fromfile(str(tmp_path / "report.xml")).failures == 0
 
 
 def test_junit_xml_has_the_common_schema_shape(founding_vendor, tmp_path):

@@ -1,4 +1,4 @@
-"""The conformance kit: checks a live vendor service against the market's standard v1.
+"""The conformance kit: checks a live vendor service against the market's standard.
 
 Run it::
 

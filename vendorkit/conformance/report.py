@@ -28,7 +28,6 @@ EXIT_CONFORMANT = 0
 EXIT_NOT_CONFORMANT = 1
 EXIT_COULD_NOT_RUN = 2
 EXIT_RECOMMENDED_FAILED = 3
-EXIT_UNREACHABLE = EXIT_COULD_NOT_RUN  # the name kept for callers of kit 1.0
 EXIT_CODES = {
     EXIT_CONFORMANT: "every required check passed (recommended failures are warnings)",
     EXIT_NOT_CONFORMANT: "at least one required check failed",

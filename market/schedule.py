@@ -34,6 +34,13 @@ PERIODIC_TASKS = [
         description="Dispatches operations that are due or stuck, so nothing queued is ever lost.",
     ),
     PeriodicEntry(
+        name="Outgoing mail (every minute)",
+        task="mailer.send_due_mail",
+        every_seconds=60,
+        expire_seconds=50,
+        description="Sends queued e-mail that is due: retries after a mail outage, lost tasks.",
+    ),
+    PeriodicEntry(
         name="Subscription expiry (every 15 minutes)",
         task="tenants.process_subscription_dates",
         every_seconds=15 * 60,

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "market",
+    "mailer",
     "services",
     "tenants",
     "monitoring",
@@ -172,6 +173,10 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A mail server that accepts the connection and then hangs must not hold a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
+# The first retry of an unsent message; each next one waits twice as long (at most an hour).
+MAIL_RETRY_BASE_SECONDS = env_int("MAIL_RETRY_BASE_SECONDS", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Service Market <noreply@market.local>")
 MARKET_STAFF_ALERT_EMAILS = env_list("MARKET_STAFF_ALERT_EMAILS", ["ops@market.local"])
 

@@ -4,28 +4,25 @@ One call sends at most one e-mail to staff and one to each vendor concerned, how
 services changed at once: when the market itself loses its network, staff get one list of
 5,000 services rather than 5,000 messages.
 
-Mail goes out after the state it describes is committed. A mail server failure is logged and
-does not undo the state change (the dashboard still shows the incident).
+The messages are written to the outbox (`mailer`) in the transaction of the state they
+describe; a worker sends them after commit, with retries, so a mail server outage neither
+undoes the state change nor loses the message.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from mailer.services import mail_render_queue
 from monitoring.models import Incident
 from services.models import Service
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,29 +37,25 @@ def _absolute(path: str) -> str:
     return settings.MARKET_BASE_URL.rstrip("/") + path
 
 
-def _message(*, template: str, context: dict, to: Sequence[str]) -> EmailMessage:
-    subject = render_to_string(f"emails/monitoring/{template}_subject.txt", context)
-    body = render_to_string(f"emails/monitoring/{template}_body.txt", context)
-    return EmailMessage(
-        subject=" ".join(subject.split()),
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=list(to),
-    )
+def _message(*, template: str, context: dict, to: Sequence[str]) -> dict:
+    return {"template": template, "context": context, "to": list(to)}
 
 
-def _send(messages: list[EmailMessage]) -> int:
-    if not messages:
-        return 0
-    try:
-        return get_connection().send_messages(messages) or 0
-    except Exception:  # a mail outage must not turn into a monitoring outage
-        logger.exception("could not send %d monitoring e-mail(s)", len(messages))
-        return 0
+def _send(messages: list[dict]) -> int:
+    """Queue the messages in the caller's transaction; return how many were queued."""
+    for message in messages:
+        mail_render_queue(
+            kind=message["template"],
+            template=f"emails/monitoring/{message['template']}",
+            context=message["context"],
+            to=message["to"],
+            language=settings.LANGUAGE_CODE,
+        )
+    return len(messages)
 
 
 def incident_events_notify(*, events: Iterable[IncidentEvent]) -> int:
-    """E-mail staff and each vendor about incidents opened and closed; return messages sent."""
+    """Queue e-mail to staff and each vendor about incidents opened and closed; return how many."""
     events = list(events)
     if not events:
         return 0

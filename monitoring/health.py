@@ -220,10 +220,8 @@ def sweep_chunk_run(
 def probe_outcomes_handle(
     *, outcomes: Sequence[ProbeOutcome], now: datetime | None = None
 ) -> list[IncidentEvent]:
-    """Record outcomes, then (committed) e-mail about the incidents they opened or closed."""
-    events = outcomes_record(outcomes=outcomes, now=now)
-    alerts.incident_events_notify(events=events)
-    return events
+    """Record outcomes; the e-mail about incidents opened or closed is queued with them."""
+    return outcomes_record(outcomes=outcomes, now=now)
 
 
 def _sweep_progress(*, sweep_id: int, probed: int, failures: int) -> None:
@@ -279,6 +277,8 @@ def outcomes_record(
             operations_wake_for_service(service=service.pk)
         _rollups_add(services=services, outcomes=by_service, now=now)
         events = _incidents_update(services=services, outcomes=by_service, now=now, policy=policy)
+        # The alerts commit with the incidents they announce (the mail outbox).
+        alerts.incident_events_notify(events=events)
         failures = sum(1 for s in services if s.health == Service.Health.UNHEALTHY)
         counter_add(name=PROBES_COUNTER, amount=len(services))
         counter_add(name=FAILURES_COUNTER, amount=failures)

@@ -469,11 +469,11 @@ def _after_collection(reports: list[UsageReport], *, now: datetime) -> None:
                 .values_list("pk", flat=True)
             )
             Service.objects.filter(pk__in=newly).update(usage_noncompliant_since=now)
-        if newly:
-            months = sorted({r.month for r in reports if r.tenant.service_id in newly})
-            alerts.usage_noncompliance_notify(
-                service_ids=newly, month_label=", ".join(month_label(m) for m in months)
-            )
+            if newly:  # queued with the mark, so the vendor is told exactly once
+                months = sorted({r.month for r in reports if r.tenant.service_id in newly})
+                alerts.usage_noncompliance_notify(
+                    service_ids=newly, month_label=", ".join(month_label(m) for m in months)
+                )
     # A report collected after its month was billed completes that bill.
     collected = {(r.tenant.organization_id, r.month) for r in reports if r.state == State.COLLECTED}
     if not collected:

@@ -1,10 +1,12 @@
-"""E-mails of the lifecycle, in each recipient's language (Korean by default)."""
+"""E-mails of the lifecycle, in each recipient's language (Korean by default).
+
+Each function writes the messages to the outbox (`mailer`): call it inside the transaction of
+the change it announces; a worker sends them after commit, with retries.
+"""
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-from django.utils import translation
 
+from mailer.services import mail_render_queue
 from tenants.models import Organization, Subscription
 
 
@@ -19,13 +21,16 @@ def _school_recipients(organization: Organization) -> dict[str, list[str]]:
 
 
 def _send(template: str, *, recipients: dict[str, list[str]], context: dict) -> int:
-    sent = 0
+    """Queue one message per language; return how many were queued."""
     for language, addresses in recipients.items():
-        with translation.override(language):
-            subject = render_to_string(f"emails/tenants/{template}_subject.txt", context).strip()
-            body = render_to_string(f"emails/tenants/{template}_body.txt", context)
-        sent += send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, addresses)
-    return sent
+        mail_render_queue(
+            kind=template,
+            template=f"emails/tenants/{template}",
+            context=context,
+            to=addresses,
+            language=language,
+        )
+    return len(recipients)
 
 
 def send_expiry_notice(subscription: Subscription) -> int:

@@ -445,12 +445,10 @@ def _maybe_send_renewal_notice(operation: Operation) -> None:
         pk=subscription.pk, renewal_notice_sent_at__isnull=True
     ).update(renewal_notice_sent_at=timezone.now())
     if claimed:
-        subscription_id = subscription.pk
-        transaction.on_commit(
-            lambda: emails.send_renewal_notice(
-                Subscription.objects.select_related("organization", "service", "tenant").get(
-                    pk=subscription_id
-                )
+        # Queued in the same transaction as the mark: both commit, or neither.
+        emails.send_renewal_notice(
+            Subscription.objects.select_related("organization", "service", "tenant").get(
+                pk=subscription.pk
             )
         )
 
@@ -479,12 +477,7 @@ def _needs_attention(operation: Operation, tenant: Tenant, reason: str) -> str:
     record_event(
         tenant=tenant, kind=f"{operation.kind}_needs_attention", message=reason, operation=operation
     )
-    operation_id = operation.pk
-    transaction.on_commit(
-        lambda: emails.send_staff_attention_alert(
-            Operation.objects.select_related("tenant__service").get(pk=operation_id)
-        )
-    )
+    emails.send_staff_attention_alert(operation)
     return "needs-attention"
 
 

@@ -77,12 +77,15 @@ def send_expiry_notices(*, today=None) -> int:
     ).select_related("organization", "service", "plan")
     sent = 0
     for subscription in candidates:
-        claimed = Subscription.objects.filter(
-            pk=subscription.pk, expiry_notice_sent_at__isnull=True
-        ).update(expiry_notice_sent_at=timezone.now())
-        if claimed:
-            emails.send_expiry_notice(subscription)
-            sent += 1
+        # The mark and the outbox row commit together: the notice is queued exactly once, and
+        # the mailer delivers it (with retries) whatever the mail server does meanwhile.
+        with transaction.atomic():
+            claimed = Subscription.objects.filter(
+                pk=subscription.pk, expiry_notice_sent_at__isnull=True
+            ).update(expiry_notice_sent_at=timezone.now())
+            if claimed:
+                emails.send_expiry_notice(subscription)
+                sent += 1
     return sent
 
 

@@ -2,14 +2,14 @@
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from mailer.services import mail_render_queue
 from market.models import User
 from tenants.models import Organization
 
@@ -50,7 +50,7 @@ def team_invite(*, organization: Organization, email: str, name: str, invited_by
         raise TeamError(_("An account with this e-mail address already exists."), field="email")
     first_name, _sep, last_name = name.strip().partition(" ")
     try:
-        # One transaction with the e-mail: if it cannot be sent, no half-invited account stays.
+        # The account and its invitation commit together; the outbox delivers it with retries.
         with transaction.atomic():
             user = User(
                 username=email,
@@ -67,11 +67,12 @@ def team_invite(*, organization: Organization, email: str, name: str, invited_by
                 "user": user,
                 "url": set_password_url(user),
             }
-            send_mail(
-                subject=render_to_string("tenants/emails/invite_subject.txt", context).strip(),
-                message=render_to_string("tenants/emails/invite_body.txt", context),
-                from_email=None,
-                recipient_list=[email],
+            mail_render_queue(
+                kind="team_invite",
+                template="tenants/emails/invite",
+                context=context,
+                to=[email],
+                language=translation.get_language(),
             )
     except IntegrityError:
         raise TeamError(

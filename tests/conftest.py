@@ -43,3 +43,46 @@ def reference_vendor(tmp_path):
     vendor = RunningVendor(tmp_path)
     yield vendor
     vendor.stop()
+
+
+class DeliveredMailbox:
+    """Django's test outbox, read after the market's outbox has sent what is due.
+
+    Mail is written to the outbox (`mailer`) and sent by a worker; this does the worker's
+    part in the test process each time a test looks, so a test still sees the real messages,
+    built and sent by the real sending code.
+    """
+
+    def __init__(self, outbox: list):
+        self.outbox = outbox
+
+    def _delivered(self) -> list:
+        from mailer.services import outgoing_mail_send_due
+
+        outgoing_mail_send_due()
+        return self.outbox
+
+    def __iter__(self):
+        return iter(self._delivered())
+
+    def __len__(self):
+        return len(self._delivered())
+
+    def __getitem__(self, index):
+        return self._delivered()[index]
+
+    def __eq__(self, other):
+        return self._delivered() == other
+
+    def __repr__(self):
+        return repr(self._delivered())
+
+    def clear(self):
+        self._delivered().clear()
+
+
+@pytest.fixture
+def mailoutbox(django_mail_patch_dns, _dj_autoclear_mailbox):
+    from django.core import mail
+
+    return DeliveredMailbox(mail.outbox)

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import import_modules
+from celery.signals import beat_init, before_task_publish, celeryd_after_setup, import_modules
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
 
@@ -26,3 +26,68 @@ def _fail_clearly_on_bad_environment(sender=None, **kwargs):
     except EnvError as error:
         sys.stderr.write(f"Configuration error: {error}\n")
         sys.exit(2)
+
+
+@before_task_publish.connect
+def _stamp_sent_at(sender=None, body=None, **kwargs):
+    """Give entries that ask for it the moment they were sent (market/schedule.py).
+
+    A health sweep sent at 10:00:55 that a worker starts at 10:01:05 still sweeps 10:00,
+    instead of taking 10:01 and making the on-time 10:01 sweep skip as "already ran".
+    """
+    from market.schedule import sent_at_kwargs
+
+    name = sent_at_kwargs().get(sender)
+    if not name or not isinstance(body, tuple | list) or len(body) < 2:
+        return
+    task_kwargs = body[1]
+    if isinstance(task_kwargs, dict) and task_kwargs.get(name) is None:
+        from django.utils import timezone
+
+        task_kwargs[name] = timezone.now().isoformat()
+
+
+def _refuse(problems: list[str]) -> None:
+    import sys
+
+    if problems:
+        sys.stderr.write(f"Configuration error: {problems[0]}\n")
+        sys.exit(2)
+
+
+@celeryd_after_setup.connect
+def _refuse_unknown_worker_queues(sender=None, instance=None, conf=None, **kwargs):
+    """A worker told to serve a queue no task goes to is a typo that leaves a lane unserved."""
+    from market.schedule import LANES
+
+    queues = sorted(instance.app.amqp.queues.consume_from or instance.app.amqp.queues)
+    known = ", ".join(LANES)
+    _refuse(
+        [
+            f"worker queue {queue!r} is no lane; serve one of: {known} (--queues)"
+            for queue in queues
+            if queue not in LANES
+        ]
+    )
+
+
+@beat_init.connect
+def _refuse_unserved_lanes(sender=None, **kwargs):
+    """Beat refuses to start while a task or periodic task would go to a queue nobody serves."""
+    from django.conf import settings
+    from django_celery_beat.models import PeriodicTask
+
+    from market.schedule import unknown_lanes
+
+    routed = [
+        (f"task {task}", route.get("queue"))
+        for task, route in (settings.CELERY_TASK_ROUTES or {}).items()
+    ]
+    rows = [
+        (f"periodic task {name!r}", queue)
+        for name, queue in PeriodicTask.objects.filter(enabled=True)
+        .exclude(queue__isnull=True)
+        .exclude(queue="")
+        .values_list("name", "queue")
+    ]
+    _refuse(unknown_lanes(routed + rows))

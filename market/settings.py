@@ -17,6 +17,7 @@ from market.lib.env import (
     env_str,
     env_url,
 )
+from market.schedule import task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MARKET_VAR_DIR", str(BASE_DIR / "var")))
@@ -205,7 +206,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TASK_ROUTES = {"monitoring.tasks.probe_chunk": {"queue": "probes"}}
+# Lanes: the health sweep (planning and probes), the reconciler and the calendar run on
+# `probes`, which lifecycle work never fills (market/schedule.py).
+CELERY_TASK_ROUTES = task_routes()
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {

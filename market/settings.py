@@ -278,6 +278,13 @@ VENDOR_MAX_RESPONSE_BYTES = env_int("VENDOR_MAX_RESPONSE_BYTES", 256 * 1024, min
 # The health sweep's probes: tighter bounds than lifecycle calls, many at once.
 PROBE_CONNECT_TIMEOUT = float(env_int("PROBE_CONNECT_TIMEOUT_MS", 3000, minimum=1)) / 1000
 PROBE_TOTAL_TIMEOUT = float(env_int("PROBE_TOTAL_TIMEOUT_MS", 5000, minimum=1)) / 1000
+# A healthy answer slower than this (but within PROBE_TOTAL_TIMEOUT) counts as degraded.
+PROBE_DEGRADED_AFTER_MS = env_int("PROBE_DEGRADED_AFTER_MS", 2000, minimum=1)
+if PROBE_DEGRADED_AFTER_MS >= PROBE_TOTAL_TIMEOUT * 1000:
+    raise EnvError(
+        f"PROBE_DEGRADED_AFTER_MS={PROBE_DEGRADED_AFTER_MS} is not below PROBE_TOTAL_TIMEOUT_MS="
+        f"{PROBE_TOTAL_TIMEOUT * 1000:.0f}: a slow answer would never be degraded; lower it."
+    )
 PROBE_MAX_RESPONSE_BYTES = env_int("PROBE_MAX_RESPONSE_BYTES", 16384, minimum=256)
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 1000, minimum=1)
 PROBE_PER_HOST_CONCURRENCY = env_int("PROBE_PER_HOST_CONCURRENCY", 0, minimum=0)  # 0: no cap

@@ -22,6 +22,10 @@ Decisions (written down here because the issue left them open):
 - A service is never probed twice within ``MONITORING_MIN_PROBE_GAP_SECONDS`` (30 s): a chunk
   claims its services by stamping ``health_checked_at`` first, so two overlapping sweeps (two
   beats whose minutes differ, a late chunk) cannot both probe one service.
+- A ``healthy`` answer slower than ``PROBE_DEGRADED_AFTER_MS`` (2 s) but complete within the
+  probe's limit (``PROBE_TOTAL_TIMEOUT_MS``, 5 s) counts as ``degraded`` (``outcomes_timed``):
+  slow is shown, but is not "down". The limit stays below the lifecycle calls' 10 s because a
+  chunk waits out the limit of its slowest endpoint and the sweep must fit in its minute.
 - Rollup latency percentiles describe answered probes (healthy or degraded); a timeout or a
   refused connection is counted as a failure, not as a latency.
 """
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 
@@ -221,7 +225,30 @@ def probe_outcomes_handle(
     *, outcomes: Sequence[ProbeOutcome], now: datetime | None = None
 ) -> list[IncidentEvent]:
     """Record outcomes; the e-mail about incidents opened or closed is queued with them."""
-    return outcomes_record(outcomes=outcomes, now=now)
+    return outcomes_record(outcomes=outcomes_timed(outcomes=outcomes), now=now)
+
+
+def degraded_after_ms() -> int:
+    return int(_setting("PROBE_DEGRADED_AFTER_MS", 2000))
+
+
+def outcomes_timed(*, outcomes: Sequence[ProbeOutcome]) -> list[ProbeOutcome]:
+    """A healthy answer slower than PROBE_DEGRADED_AFTER_MS is degraded: up, but slow.
+
+    Only an answer past the probe's limit (PROBE_TOTAL_TIMEOUT_MS) counts as unhealthy, so a
+    vendor that answers slowly is shown as degraded instead of opening an incident.
+    """
+    threshold = degraded_after_ms()
+    timed = []
+    for outcome in outcomes:
+        if outcome.state == Service.Health.HEALTHY and outcome.latency_ms > threshold:
+            outcome = replace(
+                outcome,
+                state=Service.Health.DEGRADED,
+                reason=f"answered healthy in {outcome.latency_ms} ms, slower than {threshold} ms",
+            )
+        timed.append(outcome)
+    return timed
 
 
 def _sweep_progress(*, sweep_id: int, probed: int, failures: int) -> None:

@@ -3,7 +3,13 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init, before_task_publish, celeryd_after_setup, import_modules
+from celery.signals import (
+    beat_init,
+    before_task_publish,
+    celeryd_after_setup,
+    import_modules,
+    worker_ready,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "market.settings")
 
@@ -91,3 +97,17 @@ def _refuse_unserved_lanes(sender=None, **kwargs):
         .values_list("name", "queue")
     ]
     _refuse(unknown_lanes(routed + rows))
+
+
+@worker_ready.connect
+def _freeze_startup_objects(sender=None, **kwargs):
+    """Move everything loaded at start out of the garbage collector's sight.
+
+    A worker holds a few hundred thousand long-lived objects (Django, DRF, the schemas); the
+    interpreter's last collection at exit walked them all and added 1.5-2 s to every shutdown.
+    Frozen objects are never collected (they live as long as the process anyway), and a
+    prefork child shares their pages with its parent instead of copying them on first touch.
+    """
+    import gc
+
+    gc.freeze()

@@ -186,6 +186,8 @@ CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", "filesystem://", schemes=("filesystem", "redis", "rediss", "memory")
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
+    # kombu's filesystem transport, waking at once when a worker is asked to stop.
+    CELERY_BROKER_TRANSPORT = "market.lib.broker:Transport"
     _broker_dir = Path(env_str("MARKET_BROKER_DIR", str(VAR_DIR / "broker")))
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)

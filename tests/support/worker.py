@@ -27,9 +27,17 @@ def database_url_of_test_db() -> str:
 class WorkerProcess:
     """Starts `celery worker` as a child process; stop() ends it, kill() SIGKILLs it."""
 
-    def __init__(self, *, queues: str = "celery,probes", concurrency: int = 2, extra_env=None):
+    def __init__(
+        self,
+        *,
+        queues: str = "celery,probes",
+        concurrency: int = 2,
+        extra_env=None,
+        pool: str = "prefork",
+    ):
         self.queues = queues
         self.concurrency = concurrency
+        self.pool = pool
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen | None = None
         self.log_path = Path(settings.VAR_DIR) / f"worker-{uuid.uuid4().hex[:8]}.log"
@@ -39,7 +47,7 @@ class WorkerProcess:
         command = [
             sys.executable, "-m", "celery", "-A", "market", "worker",
             "--loglevel", "INFO", "--queues", self.queues,
-            "--concurrency", str(self.concurrency), "--pool", "prefork",
+            "--concurrency", str(self.concurrency), "--pool", self.pool,
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
         ]  # fmt: skip

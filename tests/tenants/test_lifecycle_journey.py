@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from mailer.models import OutgoingMail
 from tenants import scheduling
 from tenants.models import Operation, Subscription, Tenant
 from tenants.services import subscription_create, subscription_renew
@@ -24,7 +25,7 @@ def mail_files(folder):
 
 
 def test_subscribe_expire_and_renew_through_a_real_worker(
-    celery_worker, reference_vendor, sent_mail_dir, mailoutbox
+    celery_worker, reference_vendor, sent_mail_dir
 ):
     service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
     school = OrganizationFactory(name="한림대학교", slug="hallym_univ")
@@ -55,9 +56,15 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
     notice_day = subscription.ends_on - datetime.timedelta(days=7)
     assert scheduling.process_subscription_dates(today=notice_day)["notices"] == 1
     assert scheduling.process_subscription_dates(today=notice_day)["notices"] == 0
-    assert len(mailoutbox) == 1
-    assert mailoutbox[0].to == ["admin@hallym.ac.kr"]
-    assert "Reference Tutor" in mailoutbox[0].subject
+    notice = OutgoingMail.objects.get(kind="expiry_notice")
+    assert notice.to == ["admin@hallym.ac.kr"]
+    assert "Reference Tutor" in notice.subject
+    # The worker sends it from the outbox (its e-mail backend writes files).
+    wait_until(
+        lambda: [f for f in mail_files(sent_mail_dir) if notice.message_id in f.read_text()],
+        timeout=15,
+        message="the worker never sent the expiry notice",
+    )
 
     # The end date: the market deactivates with data kept, then invites the school to renew.
     assert scheduling.process_subscription_dates(today=subscription.ends_on)["expired"] == 1
@@ -65,13 +72,16 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
                message="the tenant was never deactivated")  # fmt: skip
     assert scheduling.process_subscription_dates(today=subscription.ends_on)["expired"] == 0
     # The worker writes the e-mail file; wait for its content, not only for the file.
+    renewal = OutgoingMail.objects.get(kind="renewal_notice")
+    assert renewal.to == ["admin@hallym.ac.kr"]
     renewal_mails = wait_until(
-        lambda: [f for f in mail_files(sent_mail_dir) if "admin@hallym.ac.kr" in f.read_text()],
+        lambda: [f for f in mail_files(sent_mail_dir) if renewal.message_id in f.read_text()],
         timeout=15,
         message="no renewal notice was sent",
     )
-    assert len(mail_files(sent_mail_dir)) == 1
     assert len(renewal_mails) == 1
+    assert len(mail_files(sent_mail_dir)) == 2, "each notice once"
+    assert OutgoingMail.objects.filter(state=OutgoingMail.State.SENT).count() == 2
     tenant.refresh_from_db()
     assert tenant.data_preserved is True
     assert tenant.reactivation_deadline is not None

@@ -111,3 +111,41 @@ def _freeze_startup_objects(sender=None, **kwargs):
     import gc
 
     gc.freeze()
+
+
+@beat_init.connect
+def _stop_beat_between_ticks(sender=None, **kwargs):
+    """Beat stops on SIGTERM/SIGINT between two ticks, never in the middle of one.
+
+    Celery's own handler saves the schedule from inside the signal handler, whatever the
+    main thread was doing: when the signal lands in the middle of a database query the save
+    fails on the same connection ("Cannot operate on a closed database" on SQLite), beat keeps
+    running and honcho or Docker SIGKILLs it. Here the handler only stops the loop when beat
+    is asleep between ticks; otherwise the tick in progress finishes first, then beat stops
+    and Celery saves the schedule as usual.
+    """
+    import threading
+
+    from celery import beat, platforms
+
+    service = sender
+    if not isinstance(service, beat.Service):
+        return
+    stopping = threading.Event()
+    scheduler = service.scheduler
+    tick = scheduler.tick
+
+    def tick_then_stop(*args, **kwargs):
+        interval = tick(*args, **kwargs)
+        if stopping.is_set():
+            raise SystemExit()
+        return interval
+
+    def stop(signum, frame):
+        stopping.set()
+        service._is_shutdown.set()
+        if frame is not None and frame.f_code is beat.Service.start.__code__:
+            raise SystemExit()  # asleep between ticks: nothing is half done
+
+    scheduler.tick = tick_then_stop
+    platforms.signals.update(SIGTERM=stop, SIGINT=stop)

@@ -149,3 +149,53 @@ def test_ctrl_c_of_make_run_stops_every_process_without_sigkill_or_errors(
     assert "worker.1 stopped (rc=0)" in output and "beat.1 stopped (rc=0)" in output
     errors = [line for line in lines if ERROR_LINES.search(line)]
     assert errors == [], errors
+
+
+class SlowTickScheduler:
+    """A beat scheduler whose tick takes 0.6 s (a slow database), recording what happened."""
+
+    events: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        self.max_interval = 1
+
+    def tick(self):
+        SlowTickScheduler.events.append("tick started")
+        time.sleep(0.6)
+        SlowTickScheduler.events.append("tick finished")
+        return 1.0
+
+    def should_sync(self):
+        return False
+
+    def close(self):
+        SlowTickScheduler.events.append("schedule saved")
+
+
+def test_beat_stopped_in_the_middle_of_a_tick_finishes_it_then_saves_and_stops(db):
+    """SIGTERM to beat in the middle of a tick.
+
+    Fault: SIGTERM arrives while beat's scheduler is inside a tick (a database read).
+    Expected: the tick finishes, then the schedule is saved once and beat stops, within the
+    tick's own time; nothing runs the save from inside the signal handler.
+    Vendor effects: none.
+    """
+    from celery import beat
+    from celery.apps.beat import Beat
+
+    from market.celery import app
+
+    SlowTickScheduler.events = []
+    service = beat.Service(app=app, scheduler_cls=SlowTickScheduler)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    Beat(app=app, quiet=True).install_sync_handler(service)  # as `celery beat` does
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    begun = time.monotonic()
+    try:
+        service.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    assert SlowTickScheduler.events == ["tick started", "tick finished", "schedule saved"]
+    assert time.monotonic() - begun < 2

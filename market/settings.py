@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "tenants",
     "monitoring",
     "portal",
+    "lti",
 ]
 
 MIDDLEWARE = [

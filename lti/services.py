@@ -121,6 +121,16 @@ def deployment_for(*, tool: Tool, tenant: Tenant) -> Deployment:
     return deployment
 
 
+def deployments_ensure(*, tool: Tool) -> list[Deployment]:
+    """A deployment for every tenant of the tool's service, so the vendor can configure them."""
+    missing = Tenant.objects.filter(service=tool.service_id, lti_deployment__isnull=True)
+    for tenant in missing:
+        deployment_for(tool=tool, tenant=tenant)
+    return list(
+        tool.deployments.select_related("tenant__organization").order_by("created_at", "pk")
+    )
+
+
 # -- leg 1: the launch button ------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from lti.registration import openid_configuration as platform_configuration
 from lti.services import (
     FormPost,
     absolute,
+    deployments_ensure,
     launch_start,
     lti_authorize,
     lti_register,
@@ -167,11 +168,7 @@ def vendor_tools(request):
     rows = []
     for service in Service.objects.filter(vendor=request.user.vendor).order_by("name"):
         tool = lti_tool_sync(service=service)
-        deployments = (
-            tool.deployments.select_related("tenant__organization").order_by("created_at")
-            if tool
-            else []
-        )
+        deployments = deployments_ensure(tool=tool) if tool else []
         rows.append({"service": service, "tool": tool, "deployments": deployments})
     config = platform_configuration()
     return render(request, "lti/vendor_tools.html", {"rows": rows, "config": config})

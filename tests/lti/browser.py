@@ -6,6 +6,7 @@ visits, so a test can assert that no token ever appears in one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -13,6 +14,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import requests
 
 MARKET_HOST = "testserver"
+# The start of a compact JWS (base64url of '{"'): a token that must never be in a URL.
+JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.")
 
 
 @dataclass

@@ -9,17 +9,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.urls import reverse
 from django.utils import timezone
+from jwt.algorithms import RSAAlgorithm
 
 from lti import claims as c
 from lti.models import Deployment, Login
 from services.vendor_client.jwt_keys import public_jwks
-from tests.lti.browser import Browser, forms_of
+from tests.lti.browser import JWT_LIKE, Browser, forms_of
 
 pytestmark = pytest.mark.django_db
-
-JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.")
 
 
 def launch_url(subscription) -> str:
@@ -95,9 +95,9 @@ def test_the_tool_verified_the_signature_with_the_published_jwks(lti_world, brow
     browser_for(lti_world.admin_a).get(launch_url(lti_world.subscription_a))
     assert len(lti_world.tool_server.state.launches) == 1
     # With another platform key the same launch fails PyLTI1p3's signature check.
-    lti_world.tool_server.state.key_set = {
-        "keys": [{**public_jwks()["keys"][0], "n": public_jwks()["keys"][0]["n"][::-1]}]
-    }
+    other = json.loads(RSAAlgorithm.to_jwk(rsa.generate_private_key(65537, 2048).public_key()))
+    kid = public_jwks()["keys"][0]["kid"]
+    lti_world.tool_server.state.key_set = {"keys": [{**other, "kid": kid, "alg": "RS256"}]}
     page = browser_for(lti_world.admin_a).get(launch_url(lti_world.subscription_a))
     assert page.status == 400
     assert len(lti_world.tool_server.state.launches) == 1

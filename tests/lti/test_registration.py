@@ -223,3 +223,20 @@ def test_a_private_initiation_url_is_refused_on_the_vendor_page(registration, cl
     )
     assert "192.168.1.5" in response.content.decode()
     assert RegistrationToken.objects.count() == 1
+
+
+def test_the_vendor_lti_page_is_korean_and_shows_only_the_vendors_own_services(db, client):
+    mine = VendorUserFactory()
+    other = VendorUserFactory()
+    listed_service(vendor=mine.vendor, service_id="mine_tool", name="Mine Tool")
+    listed_service(vendor=other.vendor, service_id="their_tool", name="Their Tool")
+    client.force_login(mine)
+    html = client.get(reverse("lti-vendor-tools")).content.decode()
+    assert "LTI 플랫폼으로서의 마켓" in html
+    assert "Mine Tool" in html and "Their Tool" not in html
+
+
+def test_the_launch_error_page_is_korean(db, client):
+    html = client.get(reverse("lti-authorize"), {"client_id": "nope"}).content.decode()
+    assert "서비스를 열 수 없습니다" in html
+    assert "마켓이 발급한 값이 아닙니다" in html

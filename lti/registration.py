@@ -5,11 +5,12 @@ The market's side of the flow (specification sections in brackets):
 - the vendor gives the market its tool's registration initiation URL; the market opens it in
   the vendor's browser with ``openid_configuration`` and a one-time ``registration_token``
   [3.3];
-- the tool fetches ``openid_configuration`` [3.4, 3.5.1] and POSTs its registration to
-  ``registration_endpoint`` with the token as a bearer token [3.5.2];
+- the tool fetches ``openid_configuration`` [3.4] and POSTs its registration to
+  ``registration_endpoint`` with the token as a bearer token [3.5];
 - the market validates the request (RFC 7591 errors on refusal), stores the tool for the
-  vendor's service and answers with the client_id [3.6]; deployments are made per school at
-  launch time, so the answer carries no deployment_id.
+  vendor's service and answers with the client_id [3.5]; the tool then closes itself with
+  ``org.imsglobal.lti.close`` [3.6]. Deployments are one per school (made when the school's
+  tenant exists), so the answer carries no deployment_id.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def registration_values(body: object) -> dict:
 
 
 def registration_response(tool: Tool) -> dict:
-    """The registration answer (3.6.2): the request as stored, with the issued client_id."""
+    """The registration answer (3.5): the request as stored, with the issued client_id."""
     body = dict(tool.registration or {})
     config = dict(body.get(c.TOOL_CONFIGURATION) or {})
     config.setdefault("target_link_uri", tool.target_link_uri)

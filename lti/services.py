@@ -460,9 +460,9 @@ def registration_token_check(token: str) -> RegistrationToken:
 
 
 def lti_register(*, token: str, body: object) -> tuple[Tool, dict]:
-    """Register a tool from its Dynamic Registration request (3.5.2) and link it to the service.
+    """Register a tool from its Dynamic Registration request (3.5) and link it to the service.
 
-    Returns the tool and the registration response (3.6.2). Nothing is stored when the request
+    Returns the tool and the registration response (3.5). Nothing is stored when the request
     or the token is refused.
     """
     from lti.registration import registration_response, registration_values

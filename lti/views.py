@@ -114,7 +114,7 @@ def openid_configuration(request):
 @csrf_exempt
 @require_POST
 def register(request):
-    """The Dynamic Registration endpoint (3.5.2): a bearer registration token and JSON."""
+    """The Dynamic Registration endpoint (3.5): a bearer registration token and JSON."""
     authorization = request.headers.get("Authorization", "")
     scheme, _space, token = authorization.partition(" ")
     try:

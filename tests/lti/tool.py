@@ -3,12 +3,12 @@
 The tool validates every launch with ``FlaskMessageLaunch`` (state cookie, nonce in its
 session, the id_token's RS256 signature against the market's JWKS, the registration and
 deployment, the message type and its required claims) and shows the validated claims. On top
-of PyLTI1p3 it remembers the nonces it accepted, as Security Framework 5.1.3 step 9 asks of a
+of PyLTI1p3 it remembers the nonces it accepted, as the Security Framework (5.1.3) asks of a
 tool, so a replayed id_token is refused even inside the same browser session.
 
 ``/register`` is a Dynamic Registration 1.0 tool: it reads ``openid_configuration`` and
 ``registration_token`` from the query (3.3), fetches the configuration and checks its issuer
-(3.5.1), POSTs its registration (3.5.2) and posts ``org.imsglobal.lti.close`` to its opener.
+(3.4), POSTs its registration (3.5) and posts ``org.imsglobal.lti.close`` to its opener.
 """
 
 from __future__ import annotations

@@ -240,3 +240,18 @@ def test_the_launch_error_page_is_korean(db, client):
     html = client.get(reverse("lti-authorize"), {"client_id": "nope"}).content.decode()
     assert "서비스를 열 수 없습니다" in html
     assert "마켓이 발급한 값이 아닙니다" in html
+
+
+def test_staff_see_lti_tools_and_launches_in_the_admin(lti_world, browser_for, client):
+    from tests.factories import StaffFactory
+
+    browser_for(lti_world.admin_a).get(
+        "http://testserver"
+        + reverse("school-subscription-launch", args=[lti_world.subscription_a.pk])
+    )
+    client.force_login(StaffFactory())
+    for name in ("tool", "deployment", "login", "registrationtoken"):
+        assert client.get(reverse(f"admin:lti_{name}_changelist")).status_code == 200
+    login_page = client.get(reverse("admin:lti_login_changelist")).content.decode()
+    handle = lti_world.tool.logins.get().handle
+    assert handle not in login_page

@@ -334,6 +334,7 @@ def lti_authorize(*, user: User | None, params: dict[str, str]) -> FormPost:
             raise _refuse(
                 _("This nonce was already used with this tool: the tool must send a new nonce."),
                 code="invalid_request",
+                reason="nonce_reused",
                 client_id=client_id,
                 login=login.pk,
             )
@@ -346,6 +347,7 @@ def lti_authorize(*, user: User | None, params: dict[str, str]) -> FormPost:
             raise _refuse(
                 _("This nonce was already used with this tool: the tool must send a new nonce."),
                 code="invalid_request",
+                reason="nonce_reused",
                 client_id=client_id,
             ) from None
         token = id_token(login=login, user=user, nonce=nonce)

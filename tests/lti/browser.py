@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
+from django.test import Client
+from django.urls import reverse
 
 MARKET_HOST = "testserver"
 # The start of a compact JWS (base64url of '{"'): a token that must never be in a URL.
@@ -100,3 +103,35 @@ class Browser:
 
     def post(self, url: str, data: dict, **kwargs) -> Page:
         return self.request("post", url, data, **kwargs)
+
+
+def frame_url_for(client: Client, service_id: str, initiation_url: str) -> str:
+    page = client.post(
+        reverse("lti-vendor-register", args=[service_id]), {"initiation_url": initiation_url}
+    )
+    assert page.status_code == 200, page.content
+    src = re.search(r'<iframe[^>]* src="([^"]+)"', page.content.decode())[1]
+    return unescape(src)
+
+
+def http_follow(
+    session: requests.Session, url: str, *, data=None, visited: list
+) -> requests.Response:
+    """Follow redirects and auto-submitting forms over real HTTP, like a browser."""
+    method = "post" if data is not None else "get"
+    for _hop in range(20):
+        visited.append(url)
+        response = session.request(method, url, data=data, allow_redirects=False, timeout=10)
+        if response.status_code in (302, 303) and "Location" in response.headers:
+            url, method, data = (
+                requests.compat.urljoin(url, response.headers["Location"]),
+                "get",
+                None,
+            )
+            continue
+        auto = [form for form in forms_of(response.text) if form["auto"]]
+        if response.status_code == 200 and auto:
+            url, method, data = auto[0]["action"], "post", auto[0]["fields"]
+            continue
+        return response
+    raise AssertionError("too many hops")

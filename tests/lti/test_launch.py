@@ -203,7 +203,7 @@ def test_a_reused_nonce_is_refused_and_the_new_launch_stays_unused(lti_world, br
 
     assert response.status_code == 400
     assert "nonce" in response.content.decode()
-    assert "nonce was already used" in caplog.text
+    assert "nonce_reused" in caplog.text
     assert Login.objects.get(handle=second["lti_message_hint"]).used_at is None
 
 

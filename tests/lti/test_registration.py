@@ -1,7 +1,5 @@
 """LTI Dynamic Registration 1.0, end to end against a tool that follows the specification."""
 
-import re
-from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,41 +15,9 @@ from tests.factories import (
     SubscriptionFactory,
     VendorUserFactory,
 )
-from tests.lti.browser import JWT_LIKE, forms_of
+from tests.lti.browser import JWT_LIKE, frame_url_for, http_follow
 from tests.lti.tool import LTI_TOOL_CONFIGURATION, RunningTool
 from tests.portal.conftest import listed_service
-
-
-def _frame_url(client: Client, service_id: str, initiation_url: str) -> str:
-    page = client.post(
-        reverse("lti-vendor-register", args=[service_id]), {"initiation_url": initiation_url}
-    )
-    assert page.status_code == 200, page.content
-    src = re.search(r'<iframe[^>]* src="([^"]+)"', page.content.decode())[1]
-    return unescape(src)
-
-
-def _http_follow(
-    session: requests.Session, url: str, *, data=None, visited: list
-) -> requests.Response:
-    """Follow redirects and auto-submitting forms over real HTTP, like a browser."""
-    method = "post" if data is not None else "get"
-    for _hop in range(20):
-        visited.append(url)
-        response = session.request(method, url, data=data, allow_redirects=False, timeout=10)
-        if response.status_code in (302, 303) and "Location" in response.headers:
-            url, method, data = (
-                requests.compat.urljoin(url, response.headers["Location"]),
-                "get",
-                None,
-            )
-            continue
-        auto = [form for form in forms_of(response.text) if form["auto"]]
-        if response.status_code == 200 and auto:
-            url, method, data = auto[0]["action"], "post", auto[0]["fields"]
-            continue
-        return response
-    raise AssertionError("too many hops")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,7 +33,7 @@ def test_a_tool_registers_itself_and_then_launches(live_server, settings):
         )
         vendor = Client()
         vendor.force_login(vendor_user)
-        frame_url = _frame_url(vendor, service.service_id, tool_server.url("/register"))
+        frame_url = frame_url_for(vendor, service.service_id, tool_server.url("/register"))
 
         # The browser opens the tool in the frame; the tool reads the configuration and registers.
         opened = requests.get(frame_url, timeout=10)
@@ -104,7 +70,7 @@ def test_a_tool_registers_itself_and_then_launches(live_server, settings):
         browser.cookies.set("sessionid", market.cookies["sessionid"].value)
         visited: list[str] = []
         launch = live_server.url + reverse("school-subscription-launch", args=[subscription.pk])
-        landed = _http_follow(browser, launch, visited=visited)
+        landed = http_follow(browser, launch, visited=visited)
 
         assert landed.status_code == 200, landed.text
         assert "Validated LTI launch" in landed.text

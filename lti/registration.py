@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from lti import claims as c
 from lti.errors import LtiError
 from lti.models import Tool
+from market.lib.outbound.guard import BlockedAddress, check_url
 from services.standard.manifest import http_url_allowed
-from services.vendor_client.guard import BlockedAddress, check_url
 
 MAX_REDIRECT_URIS = 10
 MAX_CUSTOM_PARAMETERS = 30

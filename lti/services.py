@@ -28,7 +28,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import quote
 
 import jwt
 from django.conf import settings
@@ -48,6 +47,7 @@ from services.vendor_client.jwt_keys import (
     key_id,
     market_private_key,
 )
+from services.vendor_client.urls import standard_url
 from tenants import selectors as tenant_selectors
 from tenants.models import Subscription, Tenant
 
@@ -188,8 +188,9 @@ def simple_launch(*, user: User, subscription: Subscription) -> FormPost | None:
     if (manifest.get("launch") or {}).get("supported") is not True or not user_access:
         return None
     tenant = subscription.tenant
-    base = str(manifest["endpoints"]["base_url"]).rstrip("/")
-    path = str(user_access).replace("{tenant_id}", quote(tenant.tenant_id, safe=""))
+    action = standard_url(
+        manifest["endpoints"]["base_url"], user_access, tenant_id=tenant.tenant_id
+    )
     token = issue_launch_token(
         service_id=subscription.service.service_id,
         tenant_id=tenant.tenant_id,
@@ -197,7 +198,7 @@ def simple_launch(*, user: User, subscription: Subscription) -> FormPost | None:
         role="school_admin",
         ttl=SIMPLE_LAUNCH_TOKEN_TTL,
     )
-    return FormPost(action=f"{base}{path}", fields={"launch_token": token})
+    return FormPost(action=action, fields={"launch_token": token})
 
 
 def subject_of(user: User) -> str:

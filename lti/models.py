@@ -78,7 +78,7 @@ class Login(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lti_logins"
     )
     target_link_uri = models.URLField(max_length=500)
-    expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
     nonce = models.CharField(max_length=255, null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
 

@@ -54,6 +54,7 @@ from tenants.models import Subscription, Tenant
 logger = logging.getLogger(__name__)
 
 LOGIN_TTL = timedelta(minutes=5)
+LOGIN_RETENTION = timedelta(days=1)
 ID_TOKEN_TTL = 300
 SIMPLE_LAUNCH_TOKEN_TTL = 300
 REGISTRATION_TOKEN_TTL = timedelta(hours=1)
@@ -158,8 +159,20 @@ def launch_start(*, user: User, subscription: Subscription) -> FormPost | str:
     raise LtiError(_("The vendor gave no access URL for this service."), code="no_access_url")
 
 
+def logins_purge(*, now=None) -> int:
+    """Forget logins older than ``LOGIN_RETENTION``: their id_tokens expired long ago.
+
+    A used login keeps its nonce so that the nonce cannot be used again with the tool; once
+    the login and every id_token made from it have expired, the nonce protects nothing.
+    """
+    cutoff = (now or timezone.now()) - LOGIN_RETENTION
+    deleted, _by_model = Login.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted
+
+
 @transaction.atomic
 def _login_initiation(*, user: User, tool: Tool, tenant: Tenant) -> FormPost:
+    logins_purge()  # cheap (indexed) and keeps the table to about a day of launches
     deployment = deployment_for(tool=tool, tenant=tenant)
     login = Login.objects.create(
         tool=tool,

@@ -289,3 +289,12 @@ def test_the_id_token_header_names_the_current_key(lti_world, browser_for):
     header = jwt.get_unverified_header(fields["id_token"])
     assert header["alg"] == "RS256"
     assert header["kid"] in {key["kid"] for key in public_jwks()["keys"]}
+
+
+def test_logins_older_than_a_day_are_forgotten_at_the_next_launch(lti_world, browser_for):
+    browser = browser_for(lti_world.admin_a)
+    browser.get(launch_url(lti_world.subscription_a))
+    Login.objects.update(expires_at=timezone.now() - timedelta(days=2))
+    browser.get(launch_url(lti_world.subscription_a), follow=False)
+    assert Login.objects.count() == 1
+    assert Login.objects.get().used_at is None  # only the new, unused one is left

@@ -88,3 +88,62 @@ def test_school_admin_opens_an_lti_tool_and_sees_the_validated_claims(
         query = parse_qs(urlsplit(url).query)
         assert not {"id_token", "launch_token", "registration_token"} & set(query), url
     assert not re.search(r"eyJ", page.url)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_vendor_registers_the_reference_tool_in_a_frame_then_a_school_launches_it(
+    live_server, settings, new_page, tmp_path
+):
+    """The make-run demo in Chromium: Dynamic Registration in the vendor page's frame (the
+    market's CSP must allow exactly that frame), then an LTI launch of the reference tool."""
+    from tests.factories import VendorUserFactory
+    from vendorkit.reference_lti_tool import serve_in_thread
+
+    settings.MARKET_BASE_URL = live_server.url
+    tool_server = serve_in_thread(state_path=str(tmp_path / "tool.json"))
+    try:
+        vendor_user = VendorUserFactory(username="tool_vendor")
+        service = listed_service(vendor=vendor_user.vendor, service_id="ref_lti", name="Ref LTI")
+        school = OrganizationFactory(name="베타중학교", slug="beta_middle")
+        subscription = SubscriptionFactory(
+            organization=school, service=service, plan=service.plans.get(code="basic")
+        )
+        subscription.tenant.access_url = tool_server.public_url + "/"
+        subscription.tenant.save()
+        admin = SchoolAdminFactory(organization=school, username="beta_admin")
+        t = words("ko")
+
+        page = new_page(base_url=live_server.url)
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(live_server.url + reverse("login"))
+        page.fill("input[name=username]", vendor_user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("main").get_by_role("button", name=t("Log in"), exact=True).click()
+        page.get_by_role("navigation", name=t("Main")).get_by_role("link", name="LTI 1.3").click()
+        page.get_by_label(t("Your tool's registration initiation URL")).fill(
+            tool_server.public_url + "/lti/register"
+        )
+        page.get_by_role("button", name=t("Register with LTI Dynamic Registration")).click()
+        frame = page.frame_locator("iframe[data-testid=registration-frame]")
+        frame.locator("#registered").wait_for()
+        page.get_by_role("link", name=t("Back to the LTI page")).click()
+        client_id = page.get_by_test_id("client-id").inner_text()
+        assert client_id in tool_server.state.platforms
+        page.get_by_role("button", name=t("Log out"), exact=True).click()
+
+        page.goto(live_server.url + reverse("login"))
+        page.fill("input[name=username]", admin.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("main").get_by_role("button", name=t("Log in"), exact=True).click()
+        page.goto(live_server.url + reverse("school-subscription", args=[subscription.pk]))
+        requested.clear()
+        page.get_by_role("link", name=t("Open the service")).click()
+
+        page.locator("#claims").wait_for()
+        assert page.locator("#context").inner_text() == "베타중학교"
+        assert page.url == tool_server.public_url + "/lti/launch"
+        for url in requested:
+            assert not JWT_LIKE.search(url), url
+    finally:
+        tool_server.stop()

@@ -54,6 +54,7 @@ CREDENTIAL_NAME = re.compile(r"secret|password|passwd|api_?key|token|private|sig
 HASHED = {
     ("market.User", "password"): "Django's salted password hash",
     ("market.ApiToken", "key_hash"): "SHA-256 of a 256-bit random token",
+    ("lti.RegistrationToken", "token_hash"): "SHA-256 of a 256-bit random token",
 }
 
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from lti.models import Deployment, Login, RegistrationToken, Tool
+from lti.models import AccessToken, Deployment, Login, RegistrationToken, Tool
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,4 +37,10 @@ class LoginAdmin(ReadOnlyAdmin):
 @admin.register(RegistrationToken)
 class RegistrationTokenAdmin(ReadOnlyAdmin):
     list_display = ("service", "initiation_url", "created_by", "expires_at", "used_at")
+    exclude = ("token_hash",)
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(ReadOnlyAdmin):
+    list_display = ("tool", "scopes", "created_at", "expires_at")
     exclude = ("token_hash",)

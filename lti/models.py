@@ -118,3 +118,24 @@ class RegistrationToken(TimeStampedModel):
 
     def __str__(self):
         return f"registration token for {self.service_id}"
+
+
+class AccessToken(TimeStampedModel):
+    """A tool's bearer token for the LTI services (client_credentials); only its hash is kept."""
+
+    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="access_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    assertion_jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("LTI access token")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tool", "assertion_jti"], name="lti_client_assertion_used_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"access token of {self.tool_id} until {self.expires_at:%Y-%m-%d %H:%M}"

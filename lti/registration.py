@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from lti import claims as c
 from lti.errors import LtiError
 from lti.models import Tool
+from lti.nrps import NRPS_SCOPE
 from market.lib.outbound.guard import BlockedAddress, check_url
 from services.standard.manifest import http_url_allowed
 
@@ -41,7 +42,7 @@ def openid_configuration() -> dict:
         "token_endpoint": absolute("lti-token"),
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": ["openid"],
+        "scopes_supported": ["openid", NRPS_SCOPE],
         "response_types_supported": ["id_token"],
         "response_modes_supported": ["form_post"],
         "subject_types_supported": ["public"],

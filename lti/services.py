@@ -39,6 +39,8 @@ from django.utils.translation import gettext as _
 from lti import claims as c
 from lti.errors import LtiError
 from lti.models import Deployment, Login, RegistrationToken, Tool
+from lti.nrps import NRPS_CLAIM as nrps_claim_name
+from lti.nrps import nrps_claim
 from market.models import User
 from services.models import Service
 from services.vendor_client.jwt_keys import (
@@ -418,6 +420,7 @@ def launch_claims(*, login: Login, user: User, nonce: str) -> dict:
     }
     if tool.custom:
         message[c.CUSTOM] = {str(k): str(v) for k, v in tool.custom.items()}
+    message[nrps_claim_name] = nrps_claim(deployment)
     return message
 
 

@@ -15,6 +15,11 @@ urlpatterns = [
     path("lti/register", views.register, name="lti-register"),
     path("lti/token", views.token, name="lti-token"),
     path(
+        "lti/nrps/<str:deployment_id>/memberships",
+        views.nrps_memberships,
+        name="lti-nrps-memberships",
+    ),
+    path(
         ".well-known/openid-configuration",
         views.openid_configuration,
         name="lti-openid-configuration",

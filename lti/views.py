@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lti.errors import LtiError
+from lti.nrps import MEMBERSHIP_MEDIA_TYPE, access_token_issue, memberships
 from lti.registration import openid_configuration as platform_configuration
 from lti.services import (
     FormPost,
@@ -138,17 +139,34 @@ def register(request):
     return JsonResponse(answer, headers=_NO_STORE)
 
 
-@csrf_exempt
+@csrf_exempt  # a machine endpoint: the client authenticates with a signed JWT, no cookie
 @require_POST
 def token(request):
-    """The token endpoint the configuration must name; no LTI Advantage service is offered yet."""
-    return _json_error(
-        LtiError(
-            "The market offers no LTI Advantage services (NRPS, AGS) yet, so it issues no "
-            "access tokens.",
-            code="unsupported_grant_type",
-        )
-    )
+    """The token endpoint: client_credentials with a JWT client assertion (for NRPS)."""
+    try:
+        answer = access_token_issue(params=request.POST.dict())
+    except LtiError as error:
+        return _json_error(error)
+    return JsonResponse(answer, headers=_NO_STORE)
+
+
+@require_GET
+def nrps_memberships(request, deployment_id: str):
+    """Names and Role Provisioning Services 2.0: the school's members, for its own tool."""
+    scheme, _space, bearer = request.headers.get("Authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise LtiError(
+                "Send Authorization: Bearer <access token from the token endpoint>.",
+                code="invalid_token",
+                status=401,
+            )
+        container = memberships(deployment_id=deployment_id, bearer=bearer.strip())
+    except LtiError as error:
+        return _json_error(error)
+    response = JsonResponse(container, headers=_NO_STORE)
+    response["Content-Type"] = MEMBERSHIP_MEDIA_TYPE
+    return response
 
 
 # -- the vendor's LTI page ---------------------------------------------------------------------

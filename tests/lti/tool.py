@@ -20,13 +20,25 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, request
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
+from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfDict
 from werkzeug.serving import make_server
 
 LTI_TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+
+
+def _new_private_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 @dataclass
@@ -41,8 +53,31 @@ class ToolState:
     used_nonces: set[str] = field(default_factory=set)
     launches: list[dict] = field(default_factory=list)
     registrations: list[dict] = field(default_factory=list)
+    fetch_members: bool = False
+    members: list[list[dict]] = field(default_factory=list)
+    private_key_pem: str = field(default_factory=lambda: _new_private_key_pem())
+
+    @property
+    def public_key_pem(self) -> str:
+        key = serialization.load_pem_private_key(self.private_key_pem.encode(), password=None)
+        return (
+            key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
 
     def tool_conf(self) -> ToolConfDict:
+        conf = self._conf()
+        conf.set_private_key(self.issuer, self.private_key_pem, client_id=self.client_id)
+        conf.set_public_key(self.issuer, self.public_key_pem, client_id=self.client_id)
+        return conf
+
+    def jwks(self) -> dict:
+        return {"keys": [Registration.get_jwk(self.public_key_pem)]}
+
+    def _conf(self) -> ToolConfDict:
         return ToolConfDict(
             {
                 self.issuer: [
@@ -87,6 +122,8 @@ def create_app(state: ToolState) -> Flask:
             return "<p id='refused'>LTI launch refused: the id_token was already used</p>", 400
         state.used_nonces.add(data["nonce"])
         state.launches.append(data)
+        if state.fetch_members:  # NRPS through PyLTI1p3's own service connector
+            state.members.append(message.get_nrps().get_members())
         shown = html.escape(json.dumps(data, indent=2, sort_keys=True))
         return (
             "<!doctype html><html lang='en'><head><title>Test LTI tool</title></head><body>"
@@ -142,7 +179,7 @@ def create_app(state: ToolState) -> Flask:
 
     @app.route("/jwks")
     def jwks():
-        return {"keys": []}
+        return state.jwks()
 
     return app
 

@@ -35,7 +35,7 @@ CSRF_EXEMPT_ON_PURPOSE = {
     lti_views.authorize: "the LTI tool's cross-site redirect or form (OIDC); it acts only on a "
     "fresh single-use launch handle bound to the signed-in user",
     lti_views.register: "LTI Dynamic Registration: a bearer registration token, no cookie",
-    lti_views.token: "answers unsupported_grant_type and changes nothing",
+    lti_views.token: "OAuth 2 token endpoint: the client signs a JWT assertion, no cookie",
 }
 # Authentication classes of API views: bearer tokens (no cookie, so no CSRF to forge) and
 # DRF's SessionAuthentication, which runs Django's CSRF check for every session request.

@@ -55,6 +55,7 @@ HASHED = {
     ("market.User", "password"): "Django's salted password hash",
     ("market.ApiToken", "key_hash"): "SHA-256 of a 256-bit random token",
     ("lti.RegistrationToken", "token_hash"): "SHA-256 of a 256-bit random token",
+    ("lti.AccessToken", "token_hash"): "SHA-256 of a 256-bit random token",
 }
 
 

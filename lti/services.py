@@ -28,6 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import jwt
 from django.conf import settings
@@ -443,7 +444,12 @@ def _token_hash(token: str) -> str:
 
 @transaction.atomic
 def registration_start(*, service: Service, user: User, initiation_url: str) -> str:
-    """A one-time registration token for ``service``; the caller opens the tool with it."""
+    """The URL that opens the tool's registration for ``service`` (Dynamic Registration 3.3).
+
+    DR 3.3 puts ``openid_configuration`` and ``registration_token`` in the initiation URL's
+    query; the token is single-use, valid for an hour and good for one registration of this
+    service only (only its hash is stored).
+    """
     from lti.registration import check_tool_url
 
     check_tool_url(initiation_url, field="initiation_url")
@@ -455,7 +461,10 @@ def registration_start(*, service: Service, user: User, initiation_url: str) -> 
         created_by=user,
         expires_at=timezone.now() + REGISTRATION_TOKEN_TTL,
     )
-    return token
+    query = urlencode(
+        {"openid_configuration": absolute("lti-openid-configuration"), "registration_token": token}
+    )
+    return f"{initiation_url}{'&' if '?' in initiation_url else '?'}{query}"
 
 
 def registration_token_check(token: str) -> RegistrationToken:

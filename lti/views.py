@@ -6,7 +6,7 @@ Browser endpoints answer refusals with an error page that says what to do; machi
 
 import json
 import logging
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -21,7 +21,6 @@ from lti.nrps import MEMBERSHIP_MEDIA_TYPE, access_token_issue, memberships
 from lti.registration import openid_configuration as platform_configuration
 from lti.services import (
     FormPost,
-    absolute,
     deployments_ensure,
     launch_start,
     lti_authorize,
@@ -200,27 +199,18 @@ def vendor_register(request, service_id: str):
     service = _vendor_service(request, service_id)
     initiation_url = request.POST.get("initiation_url", "").strip()
     try:
-        registration_token = registration_start(
+        frame_url = registration_start(
             service=service, user=request.user, initiation_url=initiation_url
         )
     except LtiError as error:
         messages.error(request, error.message)
         return redirect("lti-vendor-tools")
-    # Dynamic Registration 3.3 puts both values in the initiation URL's query; the token is
-    # single-use, valid for an hour and only good for one registration of this service.
-    separator = "&" if "?" in initiation_url else "?"
-    query = urlencode(
-        {
-            "openid_configuration": absolute("lti-openid-configuration"),
-            "registration_token": registration_token,
-        }
-    )
     response = render(
         request,
         "lti/vendor_register.html",
         {
             "service": service,
-            "frame_url": f"{initiation_url}{separator}{query}",
+            "frame_url": frame_url,
             "done_url": reverse("lti-vendor-tools"),
         },
     )

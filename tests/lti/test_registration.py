@@ -92,9 +92,10 @@ def registration(db, settings):
     settings.MARKET_BASE_URL = "http://testserver"
     vendor_user = VendorUserFactory()
     service = listed_service(vendor=vendor_user.vendor, service_id="reg_tool", name="Reg Tool")
-    token = registration_start(
+    frame_url = registration_start(
         service=service, user=vendor_user, initiation_url="http://127.0.0.1:9/register"
     )
+    token = parse_qs(urlsplit(frame_url).query)["registration_token"][0]
     return service, token
 
 

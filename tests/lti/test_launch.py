@@ -298,3 +298,47 @@ def test_logins_older_than_a_day_are_forgotten_at_the_next_launch(lti_world, bro
     browser.get(launch_url(lti_world.subscription_a), follow=False)
     assert Login.objects.count() == 1
     assert Login.objects.get().used_at is None  # only the new, unused one is left
+
+
+def _pem(key) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_a_key_rotation_keeps_launches_valid_for_a_tool_with_a_cached_jwks(
+    lti_world, browser_for, monkeypatch
+):
+    from services.vendor_client.jwt_keys import market_private_key
+
+    old_pem = _pem(market_private_key())
+    new_pem = _pem(rsa.generate_private_key(65537, 2048))
+    # Step 1: the next key is published; the tool fetches (and caches) the two-key JWKS.
+    monkeypatch.setenv("MARKET_JWT_PRIVATE_KEY", old_pem)
+    monkeypatch.setenv("MARKET_JWT_NEXT_PRIVATE_KEY", new_pem)
+    market_private_key.cache_clear()
+    cached = public_jwks()
+    assert len(cached["keys"]) == 2
+    lti_world.tool_server.state.key_set = cached
+    assert validated_claims(
+        browser_for(lti_world.admin_a).get(launch_url(lti_world.subscription_a))
+    )
+    # Step 2: the new key signs; the tool still has only the JWKS it cached in step 1.
+    monkeypatch.setenv("MARKET_JWT_PRIVATE_KEY", new_pem)
+    monkeypatch.setenv("MARKET_JWT_PREVIOUS_KEY", old_pem)
+    monkeypatch.delenv("MARKET_JWT_NEXT_PRIVATE_KEY")
+    market_private_key.cache_clear()
+    try:
+        browser = browser_for(lti_world.admin_b)
+        action, fields = _authorized_form(lti_world, browser, lti_world.subscription_b)
+        assert jwt.get_unverified_header(fields["id_token"])["kid"] == cached["keys"][1]["kid"]
+        assert validated_claims(browser.post(action, fields))[c.DEPLOYMENT_ID] == (
+            lti_world.deployment_b.deployment_id
+        )
+    finally:
+        monkeypatch.undo()  # the environment first, so the next test loads the usual key
+        market_private_key.cache_clear()

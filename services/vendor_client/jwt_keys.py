@@ -2,7 +2,8 @@
 
 Service tokens authenticate the market's calls for ``auth.type: jwt`` (``aud`` = service id,
 ``iss`` = MARKET_BASE_URL, at most 5 minutes). Launch tokens let a user open a vendor tenant
-(``user_access?launch_token=...``); each carries a fresh nonce so a vendor can refuse replays.
+(posted to ``user_access`` as the form field ``launch_token``, never in a URL); each carries a
+fresh nonce so a vendor can refuse replays. LTI 1.3 id_tokens (``lti.services``) use the same key.
 Vendors verify both with the public keys at ``/.well-known/jwks.json``.
 
 The key comes from the environment variable ``MARKET_JWT_PRIVATE_KEY`` (PEM text, ``\\n``

@@ -49,7 +49,7 @@ from monitoring.models import HealthRollup, Incident, MonitoringCounter, SweepRu
 from services.models import Service
 from services.vendor_client.probe import ProbeOutcome, ProbeTarget, probe_all_sync
 from services.vendor_client.urls import endpoint_url
-from tenants.scheduling import operations_wake_for_service
+from tenants.operations.services import operations_wake_for_service
 
 logger = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ def probe_chunk(service_ids: list[int], sweep_id: int | None = None) -> int:
 
 
 def _dispatch_usage(report_ids: list[int]) -> int:
-    size = max(1, int(getattr(settings, "USAGE_CHUNK_SIZE", 200)))
+    size = max(1, int(settings.USAGE_CHUNK_SIZE))
     chunks = [report_ids[start : start + size] for start in range(0, len(report_ids), size)]
     for chunk in chunks:
         collect_usage_chunk.delay(report_ids=chunk)

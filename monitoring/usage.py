@@ -73,11 +73,11 @@ ENDED_TENANT_STATES = (
 
 
 def max_attempts() -> int:
-    return max(1, int(getattr(settings, "USAGE_MAX_ATTEMPTS", 8)))
+    return max(1, int(settings.USAGE_MAX_ATTEMPTS))
 
 
 def thread_count() -> int:
-    return max(1, int(getattr(settings, "USAGE_COLLECTION_THREADS", 32)))
+    return max(1, int(settings.USAGE_COLLECTION_THREADS))
 
 
 # --- months ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Schools, subscriptions, tenants, operations and lifecycle events.
 
-Views parse input, call one service of tenants.operations.services, and shape the answer; the lifecycle
-rules live in the services and come back as LifecycleError (a 409/422 problem).
+Views parse input, call one service of tenants.operations.services, and shape the answer; the
+lifecycle rules live in the services and come back as LifecycleError (a 409/422 problem).
 """
 
 from django.utils.translation import gettext as _

@@ -218,12 +218,6 @@ def _month_drafts(*, organization_ids: Sequence[int], month: date) -> dict[int, 
     }
 
 
-def statement_drafts(*, organization_id: int, month: date) -> list[LineDraft]:
-    """The lines a school's statement for ``month`` must have, in a stable order."""
-    month = month.replace(day=1)
-    return _month_drafts(organization_ids=[organization_id], month=month)[organization_id]
-
-
 class _NewLine(NamedTuple):
     """A statement line as ``rows_insert`` writes it (a LineDraft of one statement)."""
 

@@ -29,10 +29,6 @@ def max_calls_per_service() -> int:
     return settings.VENDOR_MAX_CONCURRENT_CALLS
 
 
-def stuck_after() -> timedelta:
-    return timedelta(seconds=settings.OPERATION_STUCK_AFTER_SECONDS)
-
-
 def operation_claim(operation_id: int) -> Operation | str:
     now = timezone.now()
     with transaction.atomic():

@@ -1,4 +1,4 @@
-"""Carry out one operation: claim it, call the vendor, apply the outcome.
+"""Carry out one operation: claim it (claim.py), call the vendor (call.py), apply the outcome.
 
 The outcome table (docs/standard/outcomes.md) is implemented here and nowhere else:
 - activate 200: active, access URL and credentials stored;

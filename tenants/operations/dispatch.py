@@ -3,7 +3,7 @@
 Only ids travel through the broker; if a message is lost the reconciler sends it again.
 """
 
-from celery import signature
+from celery import current_app
 from django.db import transaction
 
 from tenants.models import Operation
@@ -21,9 +21,16 @@ def dispatch_id_after_commit(operation_id: int, *, countdown: float | None = Non
     transaction.on_commit(lambda: send_to_worker(operation_id, countdown=countdown))
 
 
+def _execute_task():
+    """The registered task; a process that has not loaded the tasks yet runs autodiscovery."""
+    if EXECUTE_TASK not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[EXECUTE_TASK]
+
+
 def send_to_worker(operation_id: int, *, countdown: float | None = None) -> None:
     try:
-        signature(EXECUTE_TASK).apply_async(args=[operation_id], countdown=countdown)
+        _execute_task().apply_async(args=[operation_id], countdown=countdown)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the request; the reconciler resends
         import logging
 

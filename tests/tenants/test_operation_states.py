@@ -1,7 +1,5 @@
 """The operation state machine: every write of an operation's state follows the table."""
 
-import itertools
-
 import pytest
 from django.utils import timezone
 from django.utils.translation import override
@@ -11,15 +9,13 @@ from tenants.errors import LifecycleError
 from tenants.models import Operation, Tenant
 from tenants.operations import states
 from tests.factories import TenantFactory
+from tests.support.transitions import transition_pairs
 
 OS = Operation.State
 K = Operation.Kind
 S = Tenant.State
 ALL = list(OS)
-LEGAL = [(a, b) for a, b in itertools.product(ALL, ALL) if b in states.TRANSITIONS[a]]
-ILLEGAL = [
-    (a, b) for a, b in itertools.product(ALL, ALL) if a != b and b not in states.TRANSITIONS[a]
-]
+LEGAL, ILLEGAL = transition_pairs(states.TRANSITIONS, ALL)
 
 
 def test_every_operation_state_has_its_transitions_written_down():

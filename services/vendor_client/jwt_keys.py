@@ -130,8 +130,11 @@ def _published_key(name: str, value: str) -> rsa.RSAPublicKey:
 def published_public_keys() -> list[rsa.RSAPublicKey]:
     """Every key vendors should accept: the current one, then the next and the previous."""
     keys = [market_private_key().public_key()]
-    for name in (NEXT_ENV_VAR, PREVIOUS_ENV_VAR):
-        value = os.environ.get(name, "").strip()
+    rotation = {
+        NEXT_ENV_VAR: env_str(NEXT_ENV_VAR, ""),
+        PREVIOUS_ENV_VAR: env_str(PREVIOUS_ENV_VAR, ""),
+    }
+    for name, value in rotation.items():
         if value:
             keys.append(_published_key(name, value))
     return keys

@@ -14,7 +14,6 @@ class PeriodicEntry:
     every_seconds: int | None = None
     crontab: str | None = None  # "minute hour day_of_month month_of_year day_of_week"
     expire_seconds: int | None = None
-    queue: str | None = None
     description: str = ""
 
 
@@ -103,7 +102,6 @@ def ensure_periodic_tasks(sender=None, **kwargs) -> int:
             name=entry.name,
             task=entry.task,
             expire_seconds=entry.expire_seconds,
-            queue=entry.queue,
             description=entry.description,
             **schedule,
         )

@@ -1,7 +1,7 @@
 """The school admin's pages: catalog, subscribing, and looking after subscriptions.
 
 Views are thin: they read through `tenants.selectors` (and `services.selectors`, and
-`monitoring.selectors` for a tenant's usage), write through `tenants.services` (and
+`monitoring.selectors` for a tenant's usage), write through `tenants.operations.services` (and
 `tenants.credentials`, `tenants.team`), and show a `LifecycleError` next to the field it names.
 Every page is scoped to `request.user.organization`; another school's id answers 404.
 """
@@ -21,7 +21,7 @@ from tenants.credentials import tenant_reveal_credentials
 from tenants.errors import LifecycleError
 from tenants.forms import ChangePlanForm, InviteForm, RenewForm, SubscribeForm
 from tenants.models import Subscription
-from tenants.services import (
+from tenants.operations.services import (
     subscription_cancel,
     subscription_change_plan,
     subscription_create,

@@ -41,6 +41,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from market.lib.env import env_str
+
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "MARKET_JWT_PRIVATE_KEY"
@@ -89,10 +91,15 @@ def _generated_key(path: Path) -> rsa.RSAPrivateKey:
     return key
 
 
+def configured_key() -> str:
+    """``MARKET_JWT_PRIVATE_KEY`` as set (PEM text or a path), or "" when it is not."""
+    return env_str(ENV_VAR, "")
+
+
 @functools.cache
 def market_private_key() -> rsa.RSAPrivateKey:
     """The market's RSA signing key (cached; ``market_private_key.cache_clear()`` in tests)."""
-    value = os.environ.get(ENV_VAR, "").strip()
+    value = configured_key()
     if not value:
         return _generated_key(_key_file())
     if value.startswith("-----BEGIN"):
@@ -124,8 +131,11 @@ def _published_key(name: str, value: str) -> rsa.RSAPublicKey:
 def published_public_keys() -> list[rsa.RSAPublicKey]:
     """Every key vendors should accept: the current one, then the next and the previous."""
     keys = [market_private_key().public_key()]
-    for name in (NEXT_ENV_VAR, PREVIOUS_ENV_VAR):
-        value = os.environ.get(name, "").strip()
+    rotation = {
+        NEXT_ENV_VAR: env_str(NEXT_ENV_VAR, ""),
+        PREVIOUS_ENV_VAR: env_str(PREVIOUS_ENV_VAR, ""),
+    }
+    for name, value in rotation.items():
         if value:
             keys.append(_published_key(name, value))
     return keys

@@ -30,9 +30,9 @@ from market.tokens import api_token_create, authenticate_token
 from services.models import ServiceCredential
 from tenants.credentials import tenant_reveal_credentials
 from tenants.errors import LifecycleError
-from tenants.executor import operation_execute
 from tenants.models import Operation, Tenant
-from tenants.services import subscription_create
+from tenants.operations.apply import operation_execute
+from tenants.operations.services import subscription_create
 from tests.factories import (
     OrganizationFactory,
     SchoolAdminFactory,

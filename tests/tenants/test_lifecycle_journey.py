@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from tenants import scheduling
 from tenants.models import Operation, Subscription, Tenant
-from tenants.services import subscription_create, subscription_renew
+from tenants.operations import calendar
+from tenants.operations.services import subscription_create, subscription_renew
 from tests.factories import OrganizationFactory, SchoolAdminFactory, VendorFactory
 from tests.support.vendors import register_reference_service
 from tests.support.worker import wait_until
@@ -53,17 +53,17 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
     # The calendar jobs take "today" as an argument, so time moves forward for the market's
     # schedule while the worker and the vendor keep their real clocks (and signatures stay fresh).
     notice_day = subscription.ends_on - datetime.timedelta(days=7)
-    assert scheduling.process_subscription_dates(today=notice_day)["notices"] == 1
-    assert scheduling.process_subscription_dates(today=notice_day)["notices"] == 0
+    assert calendar.process_subscription_dates(today=notice_day)["notices"] == 1
+    assert calendar.process_subscription_dates(today=notice_day)["notices"] == 0
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["admin@hallym.ac.kr"]
     assert "Reference Tutor" in mailoutbox[0].subject
 
     # The end date: the market deactivates with data kept, then invites the school to renew.
-    assert scheduling.process_subscription_dates(today=subscription.ends_on)["expired"] == 1
+    assert calendar.process_subscription_dates(today=subscription.ends_on)["expired"] == 1
     wait_until(lambda: tenant_state(tenant_pk) == Tenant.State.DEACTIVATED, timeout=30,
                message="the tenant was never deactivated")  # fmt: skip
-    assert scheduling.process_subscription_dates(today=subscription.ends_on)["expired"] == 0
+    assert calendar.process_subscription_dates(today=subscription.ends_on)["expired"] == 0
     # The worker writes the e-mail file; wait for its content, not only for the file.
     renewal_mails = wait_until(
         lambda: [f for f in mail_files(sent_mail_dir) if "admin@hallym.ac.kr" in f.read_text()],

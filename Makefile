@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Development only: the reference vendor runs on loopback, which production refuses.
-DEV_ENV := VENDOR_ALLOWED_PRIVATE_HOSTS=$${VENDOR_ALLOWED_PRIVATE_HOSTS:-127.0.0.1:9001} \
+DEV_ENV := VENDOR_ALLOWED_PRIVATE_HOSTS=$${VENDOR_ALLOWED_PRIVATE_HOSTS:-127.0.0.1:9001,127.0.0.1:9002} \
 	VENDOR_HTTP_ALLOWED_HOSTS=$${VENDOR_HTTP_ALLOWED_HOSTS:-127.0.0.1}
 
 # Spectral (npm) lints the OpenAPI documents in the tests; tools/spectral pins it.

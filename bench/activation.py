@@ -4,8 +4,8 @@ The vendor is a loopback stub (``bench.loopback vendor``, its own process) that 
 call after ``--delay-ms`` (200) and records the most requests it had in flight at once and the
 distinct ``X-Market-Request-Id`` values it saw. One service is registered through
 ``service_register``; ``--size`` schools each get a subscription through
-``tenants.services.subscription_create``, all in one transaction, so their activations are
-dispatched together when it commits. Real Celery workers (``--workers`` processes with a
+``tenants.operations.services.subscription_create``, all in one transaction, so their
+activations are dispatched together when it commits. Real Celery workers (``--workers`` processes with a
 thread pool of ``--concurrency`` each, more slots than the cap so the cap is the limit) run
 ``tenants.execute_operation``; ``VENDOR_MAX_CONCURRENT_CALLS`` is ``--cap`` (20). The database
 is PostgreSQL (a database of our own on 127.0.0.1:5432, dropped afterwards): the executor
@@ -103,7 +103,7 @@ def measure(args, result: Result, children, out) -> None:
     from django.db.models import Count, Max
 
     from tenants.models import Operation, Tenant
-    from tenants.services import subscription_create
+    from tenants.operations.services import subscription_create
 
     ends_on = datetime.date.today() + datetime.timedelta(days=365)
     cpu_before = sum(worker.cpu_seconds() for worker in workers)

@@ -65,8 +65,8 @@ def measure(args, result: Result, children, out) -> None:
 
     from django.db.models import Count, Max
 
+    from market.lib.months import previous_month
     from monitoring.models import Statement, UsageReport
-    from monitoring.selectors import previous_month
     from monitoring.tasks import collect_monthly_usage, generate_monthly_statements
 
     month = previous_month()

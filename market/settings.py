@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "tenants",
     "monitoring",
     "portal",
+    "lti",
 ]
 
 MIDDLEWARE = [
@@ -293,9 +294,19 @@ PROBE_PER_HOST_CONCURRENCY = env_int("PROBE_PER_HOST_CONCURRENCY", 0, minimum=0)
 # Lifecycle calls in flight at once to one service, and when an in-flight call counts as stuck.
 VENDOR_MAX_CONCURRENT_CALLS = env_int("VENDOR_MAX_CONCURRENT_CALLS", 20, minimum=1)
 OPERATION_STUCK_AFTER_SECONDS = env_int("OPERATION_STUCK_AFTER_SECONDS", 120, minimum=5)
+# --- Health sweep and usage collection ------------------------------------------
+# Services probed per chunk task, and over how many seconds of the minute the chunks start.
+MONITORING_PROBE_CHUNK_SIZE = env_int("MONITORING_PROBE_CHUNK_SIZE", 500, minimum=1)
+MONITORING_SWEEP_SPREAD_SECONDS = env_int("MONITORING_SWEEP_SPREAD_SECONDS", 40, minimum=0)
+# A service probed less than this long ago is not probed again by a late or repeated sweep.
+MONITORING_MIN_PROBE_GAP_SECONDS = env_int("MONITORING_MIN_PROBE_GAP_SECONDS", 30, minimum=0)
+MONITORING_ROLLUP_RETENTION_DAYS = env_int("MONITORING_ROLLUP_RETENTION_DAYS", 90, minimum=1)
+# Usage reports: attempts before a report fails, calls at once, reports per chunk task.
+USAGE_MAX_ATTEMPTS = env_int("USAGE_MAX_ATTEMPTS", 8, minimum=1)
+USAGE_COLLECTION_THREADS = env_int("USAGE_COLLECTION_THREADS", 32, minimum=1)
+USAGE_CHUNK_SIZE = env_int("USAGE_CHUNK_SIZE", 200, minimum=1)
 # Bearer token for Prometheus scraping /monitoring/metrics (staff sessions work too); empty: off.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
-REFERENCE_VENDOR_URL = env_str("REFERENCE_VENDOR_URL", "http://127.0.0.1:9001")
 
 # --- Security -----------------------------------------------------------------
 SESSION_COOKIE_SECURE = not DEBUG

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 # Apps are included by name only: this URLconf sits above every app (docs/architecture.md).
 urlpatterns = [
+    path("", include("lti.urls")),
     path("", include("portal.urls")),
     path("", include("services.standard_urls")),
     path("api/", include("portal.api.urls")),

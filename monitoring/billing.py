@@ -22,7 +22,6 @@ same reading, line builder (``statement_lines``) and writer.
 
 from __future__ import annotations
 
-import calendar
 import csv
 import io
 import logging
@@ -34,6 +33,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
+from market.lib.months import days_in_month, next_month
 from monitoring.bulk import rows_insert, rows_update
 from monitoring.models import Statement, StatementLine, UsageReport
 from services.models import Plan, Service
@@ -48,14 +48,6 @@ CURRENCY = "KRW"
 SCHOOLS_PER_TRANSACTION = 1000
 STATEMENT_BATCH = 1000
 LINE_BATCH = 5000
-
-
-def _next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def days_in_month(month: date) -> int:
-    return calendar.monthrange(month.year, month.month)[1]
 
 
 class BilledSubscription(NamedTuple):
@@ -85,7 +77,7 @@ def active_span(
     elif subscription.status == Subscription.Status.CANCELLED:
         return None
     first = max(subscription.starts_on, month)
-    end = min(end, _next_month(month))
+    end = min(end, next_month(month))
     if end <= first:
         return None
     return first, end
@@ -198,7 +190,7 @@ def _month_drafts(*, organization_ids: Sequence[int], month: date) -> dict[int, 
     """
     subscriptions = Subscription.objects.filter(
         organization_id__in=list(organization_ids),
-        starts_on__lt=_next_month(month),
+        starts_on__lt=next_month(month),
         ends_on__gt=month,
     )
     ordered = subscriptions.order_by("organization_id", "service__name", "starts_on", "pk")
@@ -224,12 +216,6 @@ def _month_drafts(*, organization_ids: Sequence[int], month: date) -> dict[int, 
         organization_id: statement_lines_build(school_subscriptions, usage, month)
         for organization_id, school_subscriptions in by_school.items()
     }
-
-
-def statement_drafts(*, organization_id: int, month: date) -> list[LineDraft]:
-    """The lines a school's statement for ``month`` must have, in a stable order."""
-    month = month.replace(day=1)
-    return _month_drafts(organization_ids=[organization_id], month=month)[organization_id]
 
 
 class _NewLine(NamedTuple):
@@ -329,7 +315,7 @@ def statements_generate_month(*, month: date) -> int:
     """
     month = month.replace(day=1)
     organization_ids = list(
-        Subscription.objects.filter(starts_on__lt=_next_month(month), ends_on__gt=month)
+        Subscription.objects.filter(starts_on__lt=next_month(month), ends_on__gt=month)
         .values_list("organization_id", flat=True)
         .distinct()
         .order_by("organization_id")

@@ -53,7 +53,7 @@ from monitoring.models import HealthRollup, Incident, MonitoringCounter, SweepRu
 from services.models import Service
 from services.vendor_client.probe import ProbeOutcome, ProbeTarget, probe_all_sync
 from services.vendor_client.urls import endpoint_url
-from tenants.scheduling import operations_wake_for_service
+from tenants.operations.services import operations_wake_for_service
 
 logger = logging.getLogger(__name__)
 
@@ -70,20 +70,16 @@ SERVICE_HEALTH_FIELDS = [
 ]
 
 
-def _setting(name: str, default: float) -> float:
-    return getattr(settings, name, default)
-
-
 def chunk_size() -> int:
-    return max(1, int(_setting("MONITORING_PROBE_CHUNK_SIZE", 500)))
+    return max(1, int(settings.MONITORING_PROBE_CHUNK_SIZE))
 
 
 def spread_seconds() -> float:
-    return max(0.0, float(_setting("MONITORING_SWEEP_SPREAD_SECONDS", 40)))
+    return max(0.0, float(settings.MONITORING_SWEEP_SPREAD_SECONDS))
 
 
 def min_probe_gap() -> timedelta:
-    return timedelta(seconds=float(_setting("MONITORING_MIN_PROBE_GAP_SECONDS", 30)))
+    return timedelta(seconds=float(settings.MONITORING_MIN_PROBE_GAP_SECONDS))
 
 
 # A chunk that has not started this long after its planned start is dropped: by then the next
@@ -229,7 +225,7 @@ def probe_outcomes_handle(
 
 
 def degraded_after_ms() -> int:
-    return int(_setting("PROBE_DEGRADED_AFTER_MS", 2000))
+    return int(settings.PROBE_DEGRADED_AFTER_MS)
 
 
 def outcomes_timed(*, outcomes: Sequence[ProbeOutcome]) -> list[ProbeOutcome]:
@@ -481,7 +477,7 @@ class PruneResult:
 def rollups_prune(*, now: datetime | None = None, keep_days: int | None = None) -> PruneResult:
     """Delete hourly rollups older than the retention (90 days) and sweep markers older than 2."""
     now = now or timezone.now()
-    keep_days = keep_days or int(_setting("MONITORING_ROLLUP_RETENTION_DAYS", 90))
+    keep_days = keep_days or int(settings.MONITORING_ROLLUP_RETENTION_DAYS)
     rollups, _ = HealthRollup.objects.filter(hour__lt=now - timedelta(days=keep_days)).delete()
     sweeps, _ = SweepRun.objects.filter(minute__lt=now - timedelta(days=2)).delete()
     return PruneResult(rollups=rollups, sweeps=sweeps)

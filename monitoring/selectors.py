@@ -12,6 +12,7 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
+from market.lib.months import previous_month
 from monitoring.models import (
     HealthRollup,
     Incident,
@@ -22,6 +23,7 @@ from monitoring.models import (
 )
 from monitoring.uptime import DayCount, UptimeStrip, uptime_strip
 from services.models import Service
+from services.standard.metrics import STANDARD_USAGE_METRICS
 from tenants.models import Operation, Tenant
 
 UPTIME_DAYS = 90
@@ -156,7 +158,7 @@ def tenant_usage(*, tenant: Tenant, months: int = USAGE_MONTHS, today=None) -> l
 def usage_metrics(reports: list[UsageReport]) -> list[str]:
     """Numeric metrics present in the reports: the seed's four first, then any others."""
     seen: dict[str, None] = {}
-    for name in ("api_calls", "ai_tokens", "active_users", "storage_gb"):
+    for name in STANDARD_USAGE_METRICS:
         if any(isinstance(r.metrics.get(name), int | float) for r in reports):
             seen[name] = None
     for report in reports:
@@ -179,12 +181,6 @@ class Dashboard:
     usage_counts: list[tuple[str, str, int]]  # (state, label, count)
     usage_month: date
     noncompliant: list[Service]
-
-
-def previous_month(today: date | None = None) -> date:
-    today = today or local_today()
-    first = today.replace(day=1)
-    return (first - timedelta(days=1)).replace(day=1)
 
 
 def dashboard(*, now: datetime | None = None) -> Dashboard:

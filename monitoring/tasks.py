@@ -13,7 +13,8 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 
-from monitoring import billing, health, selectors, usage
+from market.lib.months import month_parse, previous_month
+from monitoring import billing, health, usage
 
 
 def _parse_moment(value: str | None) -> datetime | None:
@@ -46,7 +47,7 @@ def probe_chunk(service_ids: list[int], sweep_id: int | None = None) -> int:
 
 
 def _dispatch_usage(report_ids: list[int]) -> int:
-    size = max(1, int(getattr(settings, "USAGE_CHUNK_SIZE", 200)))
+    size = max(1, int(settings.USAGE_CHUNK_SIZE))
     chunks = [report_ids[start : start + size] for start in range(0, len(report_ids), size)]
     for chunk in chunks:
         collect_usage_chunk.delay(report_ids=chunk)
@@ -56,7 +57,7 @@ def _dispatch_usage(report_ids: list[int]) -> int:
 @shared_task(name="monitoring.collect_monthly_usage", ignore_result=True)
 def collect_monthly_usage(month: str | None = None) -> int:
     """Create last month's usage reports (or ``month``, ``YYYY-MM``) and start collecting."""
-    target = usage.month_parse(month) if month else selectors.previous_month()
+    target = month_parse(month) if month else previous_month()
     return _dispatch_usage(usage.usage_reports_prepare(month=target))
 
 
@@ -72,7 +73,7 @@ def retry_usage_collection() -> int:
 
 @shared_task(name="monitoring.generate_monthly_statements", ignore_result=True)
 def generate_monthly_statements(month: str | None = None) -> int:
-    target = usage.month_parse(month) if month else selectors.previous_month()
+    target = month_parse(month) if month else previous_month()
     return billing.statements_generate_month(month=target)
 
 

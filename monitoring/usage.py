@@ -37,19 +37,20 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from market.lib.months import month_bounds, month_first, month_label
 from market.models import MarketPolicy
 from monitoring import alerts, billing
 from monitoring.bulk import rows_update
 from monitoring.models import Statement, UsageReport
 from monitoring.selectors import LIVE_TENANT_STATES
 from services.models import Service
+from services.standard.metrics import STANDARD_USAGE_METRICS
 from services.vendor_client.client import (
     UnknownEndpoint,
     VendorClient,
@@ -61,7 +62,6 @@ from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
-SEED_METRICS = ("api_calls", "ai_tokens", "storage_gb", "active_users")
 BACKOFF_MINUTES = (5, 15, 60, 180, 360, 720, 1440)
 LEASE = timedelta(minutes=10)
 REQUEST_ID_NAMESPACE = uuid.UUID("4d1f6c55-6a43-4c3e-9d3e-5b0f8a3c2e71")
@@ -73,40 +73,11 @@ ENDED_TENANT_STATES = (
 
 
 def max_attempts() -> int:
-    return max(1, int(getattr(settings, "USAGE_MAX_ATTEMPTS", 8)))
+    return max(1, int(settings.USAGE_MAX_ATTEMPTS))
 
 
 def thread_count() -> int:
-    return max(1, int(getattr(settings, "USAGE_COLLECTION_THREADS", 32)))
-
-
-# --- months ------------------------------------------------------------------------------------
-
-
-def month_first(value: date) -> date:
-    return value.replace(day=1)
-
-
-def month_label(month: date) -> str:
-    return f"{month:%Y-%m}"
-
-
-def month_parse(text: str) -> date:
-    """``"2026-03"`` → ``date(2026, 3, 1)``; raises ValueError for anything else."""
-    parsed = datetime.strptime(text, "%Y-%m")
-    return date(parsed.year, parsed.month, 1)
-
-
-def next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    """The month as [start, end) in the market's time zone."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    start = datetime.combine(month_first(month), datetime.min.time(), tzinfo=tz)
-    end = datetime.combine(next_month(month), datetime.min.time(), tzinfo=tz)
-    return start, end
+    return max(1, int(settings.USAGE_COLLECTION_THREADS))
 
 
 # --- who reports -------------------------------------------------------------------------------
@@ -122,7 +93,7 @@ def required_metrics(service: Service) -> tuple[str, ...]:
     declared = ((service.manifest_data or {}).get("usage_report") or {}).get("metrics")
     if isinstance(declared, list) and all(isinstance(m, str) for m in declared) and declared:
         return tuple(declared)
-    return SEED_METRICS
+    return STANDARD_USAGE_METRICS
 
 
 def usage_tenant_ids(*, month: date, mandatory: bool | None = None) -> list[int]:
@@ -156,7 +127,9 @@ def usage_tenant_ids(*, month: date, mandatory: bool | None = None) -> list[int]
 # --- validation --------------------------------------------------------------------------------
 
 
-def usage_problem(*, body, month: date, required: Sequence[str] = SEED_METRICS) -> str | None:
+def usage_problem(
+    *, body, month: date, required: Sequence[str] = STANDARD_USAGE_METRICS
+) -> str | None:
     """Why a usage answer cannot be billed, or None. Checked again here, whatever the client did.
 
     Every metric must be a non-negative finite number (booleans are not numbers), the required

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from market.lib.months import month_parse
 from market.permissions import staff_required
 from monitoring import billing, selectors, usage
 from monitoring.metrics import CONTENT_TYPE, metrics_text
@@ -151,7 +152,7 @@ def statement_list(request):
     month = None
     if month_text:
         try:
-            month = usage.month_parse(month_text)
+            month = month_parse(month_text)
         except ValueError:
             messages.error(request, _("Give the month as YYYY-MM."))
         else:

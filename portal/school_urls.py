@@ -16,11 +16,6 @@ urlpatterns = [
         name="school-subscription-state",
     ),
     path(
-        "subscriptions/<int:pk>/launch",
-        views.subscription_launch,
-        name="school-subscription-launch",
-    ),
-    path(
         "subscriptions/<int:pk>/credentials/",
         views.subscription_reveal_credentials,
         name="school-subscription-credentials",

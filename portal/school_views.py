@@ -1,13 +1,12 @@
 """The school admin's pages: catalog, subscribing, and looking after subscriptions.
 
 Views are thin: they read through `tenants.selectors` (and `services.selectors`, and
-`monitoring.selectors` for a tenant's usage), write through `tenants.services` (and
+`monitoring.selectors` for a tenant's usage), write through `tenants.operations.services` (and
 `tenants.credentials`, `tenants.team`), and show a `LifecycleError` next to the field it names.
 Every page is scoped to `request.user.organization`; another school's id answers 404.
 """
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,22 +16,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 from market.permissions import school_admin_required
 from monitoring.selectors import tenant_usage, usage_metrics
 from services.selectors import service_categories
-from services.vendor_client.jwt_keys import issue_launch_token
-from services.vendor_client.urls import standard_url
 from tenants import selectors
 from tenants.credentials import tenant_reveal_credentials
 from tenants.errors import LifecycleError
 from tenants.forms import ChangePlanForm, InviteForm, RenewForm, SubscribeForm
 from tenants.models import Subscription
-from tenants.services import (
+from tenants.operations.services import (
     subscription_cancel,
     subscription_change_plan,
     subscription_create,
     subscription_renew,
 )
 from tenants.team import TeamError, team_invite
-
-LAUNCH_TOKEN_TTL = 300
 
 
 def _subscription(request, pk: int):
@@ -197,37 +192,6 @@ def subscription_state(request, pk: int):
     if request.GET.get("cell"):
         return render(request, "tenants/partials/state_cell.html", context)
     return render(request, "tenants/partials/state_panel.html", context)
-
-
-@school_admin_required
-@never_cache
-def subscription_launch(request, pk: int):
-    """Open the service: with a short-lived launch token when the manifest supports launch."""
-    subscription = _subscription(request, pk)
-    tenant = subscription.tenant
-    if not (subscription.is_live and selectors.is_usable(tenant)):
-        messages.error(request, _("The service is not active yet, so it cannot be opened."))
-        return _to_detail(subscription)
-    manifest = subscription.service.manifest_data
-    user_access = (manifest.get("endpoints") or {}).get("user_access")
-    launch = (manifest.get("launch") or {}).get("supported") is True
-    if launch and user_access:
-        token = issue_launch_token(
-            service_id=subscription.service.service_id,
-            tenant_id=tenant.tenant_id,
-            user_id=request.user.pk,
-            role="school_admin",
-            ttl=LAUNCH_TOKEN_TTL,
-        )
-        base_url = manifest["endpoints"]["base_url"]
-        query = {"launch_token": token}
-        return HttpResponseRedirect(
-            standard_url(base_url, user_access, tenant_id=tenant.tenant_id, query=query)
-        )
-    if tenant.access_url:
-        return HttpResponseRedirect(tenant.access_url)
-    messages.error(request, _("The vendor gave no access URL for this service."))
-    return _to_detail(subscription)
 
 
 @school_admin_required

@@ -15,7 +15,12 @@ from market.lib.outbound.guard import BlockedAddress, check_url
 from market.models import MarketPolicy, User
 from services.models import Manifest, Plan, Service, ServiceCredential, Vendor
 from services.selectors import plans_in_live_use
-from services.standard.manifest import ManifestError, plans_from_manifest, validate_manifest_text
+from services.standard.manifest import (
+    ManifestError,
+    lti_urls,
+    plans_from_manifest,
+    validate_manifest_text,
+)
 from services.vendor_client.client import VendorClient
 from services.vendor_targets import target_from_manifest
 from vendorkit.signing import new_secret as new_signing_secret
@@ -127,14 +132,15 @@ def _validated(raw_text: str, *, vendor: Vendor, service: Service | None, submit
 
 
 def service_verify_reachable(*, service_id: str, manifest: dict) -> dict:
-    """Refuse private addresses (base URL and OAuth token URL), then call GET health.
+    """Refuse private addresses (base URL, OAuth token URL, LTI URLs), then call GET health.
 
     Returns the health body or raises RegistrationError.
     """
     base_url = manifest["endpoints"]["base_url"]
     token_url = (manifest.get("auth") or {}).get("token_url")
+    lti = [url for _path, url in lti_urls(manifest)]
     try:
-        for url in filter(None, (base_url, token_url)):
+        for url in filter(None, (base_url, token_url, *lti)):
             check_url(url)
     except BlockedAddress as error:
         raise RegistrationError(str(error)) from None

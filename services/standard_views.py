@@ -68,6 +68,14 @@ PAGES = (
         _("The outcome of every status code and body, retries included."),
     ),
     StandardPage(
+        "lti",
+        "lti.md",
+        _("LTI 1.3 launches"),
+        _(
+            "Launching a service as an LTI 1.3 tool, and registering it by manifest or LTI Dynamic Registration."
+        ),
+    ),
+    StandardPage(
         "conformance",
         "conformance.md",
         _("The conformance kit"),

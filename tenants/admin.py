@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from services.admin import admin_link
-from tenants import scheduling, services
 from tenants.errors import LifecycleError
 from tenants.models import LifecycleEvent, Operation, Organization, Subscription, Tenant
+from tenants.operations import reconcile, services
 
 
 def _run_for_each(modeladmin, request, queryset, action, done_message):
@@ -72,7 +72,7 @@ def resync_status(modeladmin, request, queryset):
         modeladmin,
         request,
         queryset.select_related("service__current_manifest"),
-        lambda tenant: scheduling.tenant_sync_status(tenant=tenant),
+        lambda tenant: reconcile.tenant_sync_status(tenant=tenant),
         _("Status asked for %(count)s tenant(s)."),
     )
 

@@ -1,25 +1,30 @@
-"""Celery tasks of the lifecycle: thin wrappers that take ids and call one service function."""
+"""Celery tasks of the lifecycle: thin wrappers that take ids and call one service function.
+
+The registered names are part of the deployment (beat entries in the database, market/schedule.py,
+messages already queued): they stay as they are wherever the code behind them moves.
+"""
 
 from celery import shared_task
 
-from tenants import executor, scheduling
+from tenants.operations import apply, calendar, reconcile
+from tenants.operations.dispatch import EXECUTE_TASK
 
 
-@shared_task(name="tenants.execute_operation", acks_late=True)
+@shared_task(name=EXECUTE_TASK, acks_late=True)
 def execute_operation(operation_id: int) -> str:
-    return executor.operation_execute(operation_id=operation_id)
+    return apply.operation_execute(operation_id=operation_id)
 
 
 @shared_task(name="tenants.reconcile_operations")
 def reconcile_operations() -> dict:
-    return scheduling.reconcile_operations()
+    return reconcile.reconcile_operations()
 
 
 @shared_task(name="tenants.process_subscription_dates")
 def process_subscription_dates() -> dict:
-    return scheduling.process_subscription_dates()
+    return calendar.process_subscription_dates()
 
 
 @shared_task(name="tenants.sync_tenant_statuses")
 def sync_tenant_statuses() -> int:
-    return scheduling.sync_tenant_statuses()
+    return reconcile.sync_tenant_statuses()

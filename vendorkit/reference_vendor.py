@@ -322,7 +322,10 @@ class ReferenceVendorHandler(BaseHTTPRequestHandler):
         match = APP_ROUTE.match(path)
         if match:
             tenant_id = unquote(match.group(1))
-            return self._timed("app", method, "GET", lambda: self._app(tenant_id, query)), ""
+            if method == "POST":  # the market's launch form posts launch_token in the body
+                query = {**query, **parse_qs(body.decode("utf-8", "replace"))}
+            expected = "POST" if method == "POST" else "GET"
+            return self._timed("app", method, expected, lambda: self._app(tenant_id, query)), ""
         match = TENANT_ROUTE.match(path)
         if not match:
             return error_response(404, "not_found", f"no such endpoint: {path}"), ""

@@ -1,11 +1,11 @@
 """Filter types the API's filter sets share."""
 
-from datetime import date, datetime
-
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from market.lib.months import month_parse
 
 MAX_ID = 2**63 - 1
 
@@ -27,10 +27,9 @@ class MonthField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            parsed = datetime.strptime(value, "%Y-%m")
+            return month_parse(value)
         except ValueError:
             raise ValidationError(_("Give a month as YYYY-MM, e.g. 2026-03.")) from None
-        return date(parsed.year, parsed.month, 1)
 
 
 class MonthFilter(django_filters.Filter):

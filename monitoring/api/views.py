@@ -13,6 +13,7 @@ from rest_framework.viewsets import GenericViewSet
 from market.api.base import ApiViewMixin, ReadOnlyApiViewSet
 from market.api.permissions import require_scope, scopes
 from market.api.principal import ORGANIZATION, STAFF
+from market.lib.months import month_parse
 from monitoring.api.filters import (
     HealthFilter,
     IncidentFilter,
@@ -40,7 +41,7 @@ from monitoring.api.serializers import (
 from monitoring.billing import statement_csv
 from monitoring.models import HealthRollup, UsageReport
 from monitoring.tasks import collect_usage_chunk
-from monitoring.usage import month_parse, usage_report_request
+from monitoring.usage import usage_report_request
 from services.api.selectors import managed_services
 from tenants.api.selectors import visible_tenants
 from tenants.api.views import LIFECYCLE_PROBLEMS

@@ -290,6 +290,7 @@ def _semantic_problems(
 ) -> Iterator[Problem]:
     yield from _value_problems(data, ())
     yield from _base_url_problems(data, http_allowed_hosts)
+    yield from _lti_url_problems(data, http_allowed_hosts)
     yield from _auth_header_problems(data)
     if flagged.clean("/isolation"):
         yield from _isolation_problems(data)
@@ -366,6 +367,74 @@ def _base_url_problems(data: dict, http_allowed_hosts: Collection[str]) -> Itera
             f"`{ptr}` 값은 https를 써야 합니다. http는 마켓이 허용한 개발용 호스트({allowed or '없음'})에만 "
             f"쓸 수 있습니다. {shown(https_url)}처럼 쓰세요.",
         )
+
+
+LTI_URL_FIELDS = ("login_initiation_url", "target_link_uri", "jwks_url")
+
+
+def lti_urls(data: dict) -> list[tuple[Path, str]]:
+    """Every URL of the manifest's `lti` section with its path (empty without the section)."""
+    lti = data.get("lti")
+    if not isinstance(lti, dict):
+        return []
+    urls: list[tuple[Path, str]] = [
+        (("lti", name), lti[name]) for name in LTI_URL_FIELDS if isinstance(lti.get(name), str)
+    ]
+    redirects = lti.get("redirect_uris")
+    if isinstance(redirects, list):
+        urls += [
+            (("lti", "redirect_uris", index), url)
+            for index, url in enumerate(redirects)
+            if isinstance(url, str)
+        ]
+    return urls
+
+
+def _lti_url_problems(data: dict, http_allowed_hosts: Collection[str]) -> Iterator[Problem]:
+    """LTI URLs are opened by browsers with signed tokens: https, except allowed dev hosts."""
+    for path, url in lti_urls(data):
+        ptr = pointer_of(path)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if parts is None or not parts.hostname or parts.username or parts.password:
+            yield Problem(
+                path,
+                f"`{ptr}` has an invalid host, port or user info (found {shown(url)}): write e.g. "
+                '"https://keli.k-university.ai/lti/launch"',
+                f"`{ptr}` 값의 호스트, 포트 또는 사용자 정보가 올바르지 않습니다(현재: {shown(url)}). "
+                '예: "https://keli.k-university.ai/lti/launch"',
+            )
+            continue
+        if parts.fragment:
+            yield Problem(
+                path,
+                f"`{ptr}` must not contain a fragment (#...) (found {shown(url)}): remove it",
+                f"`{ptr}` 값에 프래그먼트(#...)를 쓸 수 없습니다(현재: {shown(url)}). 지우세요.",
+            )
+        if parts.scheme == "http" and not _http_host_allowed(
+            parts.hostname, port or 80, http_allowed_hosts
+        ):
+            https_url = "https://" + url.removeprefix("http://")
+            yield Problem(
+                path,
+                f"`{ptr}` must use https: an LTI launch carries a signed id_token, and plain http "
+                f"is accepted only for the development hosts the market allows; write "
+                f"{shown(https_url)}",
+                f"`{ptr}` 값은 https를 써야 합니다. LTI 실행은 서명된 id_token을 전달하므로 http는 "
+                f"마켓이 허용한 개발용 호스트에만 쓸 수 있습니다. {shown(https_url)}처럼 쓰세요.",
+            )
+
+
+def http_url_allowed(url: str, allowed: Collection[str] | None = None) -> bool:
+    """Whether a plain-http URL is on one of the development hosts the market allows."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    hosts = _configured_http_hosts() if allowed is None else allowed
+    return _http_host_allowed(parts.hostname, parts.port or 80, hosts)
 
 
 def _http_host_allowed(hostname: str, port: int, allowed: Collection[str]) -> bool:

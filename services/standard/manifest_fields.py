@@ -278,9 +278,51 @@ FIELD_TEXTS: dict[str, FieldText] = {
     ),
     "launch": FieldText("the launch section", "launch 섹션", "launch: {supported: true}"),
     "launch.supported": FieldText(
-        "true if user_access accepts ?launch_token=, false otherwise",
-        "user_access가 ?launch_token=을 받으면 true, 아니면 false",
+        "true if user_access accepts a form POST of launch_token, false otherwise",
+        "user_access가 launch_token 폼 POST를 받으면 true, 아니면 false",
         "true",
+    ),
+    "lti": FieldText(
+        "the LTI 1.3 tool section with login_initiation_url and target_link_uri",
+        "login_initiation_url과 target_link_uri를 담은 LTI 1.3 도구 섹션",
+        'lti: {login_initiation_url: "https://keli.k-university.ai/lti/login", '
+        'target_link_uri: "https://keli.k-university.ai/lti/launch"}',
+    ),
+    "lti.login_initiation_url": FieldText(
+        "the tool's OIDC login initiation URL (absolute https URL)",
+        "도구의 OIDC 로그인 시작 URL(절대 https URL)",
+        '"https://keli.k-university.ai/lti/login"',
+    ),
+    "lti.target_link_uri": FieldText(
+        "the URL where the launch ends (absolute https URL)",
+        "실행이 도착할 URL(절대 https URL)",
+        '"https://keli.k-university.ai/lti/launch"',
+    ),
+    "lti.redirect_uris": FieldText(
+        "the list of redirect URIs the tool sends to the market (1 to 10 absolute https URLs)",
+        "도구가 마켓에 보내는 리디렉션 URI 목록(절대 https URL 1~10개)",
+        '["https://keli.k-university.ai/lti/launch"]',
+    ),
+    "lti.redirect_uris.[]": FieldText(
+        "a redirect URI (absolute https URL)",
+        "리디렉션 URI(절대 https URL)",
+        '"https://keli.k-university.ai/lti/launch"',
+    ),
+    "lti.jwks_url": FieldText(
+        "the URL of the tool's public keys (JWKS, absolute https URL)",
+        "도구 공개 키(JWKS)의 URL(절대 https URL)",
+        '"https://keli.k-university.ai/lti/jwks"',
+    ),
+    "lti.custom": FieldText(
+        "custom launch parameters: names of lowercase letters, digits and _, text values "
+        "(at most 30)",
+        "사용자 지정 실행 매개변수: 이름은 영문 소문자·숫자·_, 값은 텍스트(최대 30개)",
+        '{course_mode: "school"}',
+    ),
+    "lti.custom.*": FieldText(
+        "a custom parameter value as text (at most 500 characters)",
+        "사용자 지정 매개변수 값(텍스트, 최대 500자)",
+        '"school"',
     ),
     "resources": FieldText(
         "the resources section (free text, reference only)",
@@ -295,7 +337,7 @@ FIELD_TEXTS: dict[str, FieldText] = {
 _UNKNOWN_FIELD = FieldText("a valid value", "올바른 값", "")
 
 # Objects whose keys are names the vendor chooses (plan codes, metric names).
-_FREE_KEYED = {("features",), ("plans",), ("plans", "*", "unit_prices")}
+_FREE_KEYED = {("features",), ("plans",), ("plans", "*", "unit_prices"), ("lti", "custom")}
 
 
 def field_key(path: tuple[str | int, ...]) -> str:

@@ -288,7 +288,7 @@ def _pattern(error: ValidationError, path: Path) -> list[Problem]:
 
 
 def _bad_key(path: Path, key) -> Problem:
-    """A plan code or metric name (a key the vendor chooses) has the wrong form."""
+    """A plan code, metric or custom parameter name (a key the vendor chooses) has the wrong form."""
     child = (*path, str(key))
     ptr = pointer_of(child)
     slug = slugify(str(key))
@@ -296,6 +296,10 @@ def _bad_key(path: Path, key) -> Problem:
         what = "a metric name: lowercase letters, digits and _, starting with a letter"
         what_ko = "지표 이름(영문 소문자·숫자·_, 영문 소문자로 시작)"
         example = slug.replace("-", "_") if slug else "ai_tokens"
+    elif field_key(path) == "lti.custom":
+        what = "a custom parameter name: lowercase letters, digits and _, starting with a letter"
+        what_ko = "사용자 지정 매개변수 이름(영문 소문자·숫자·_, 영문 소문자로 시작)"
+        example = slug.replace("-", "_") if slug else "course_mode"
     else:
         what = (
             "a plan code: lowercase letters, digits, _ or -, starting with a letter, "

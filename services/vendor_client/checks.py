@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.core.checks import Error, Warning
 
 from services.vendor_client.jwt_keys import ENV_VAR as JWT_KEY_ENV_VAR
+from services.vendor_client.jwt_keys import configured_key
 
 _DEV_ONLY_ALLOWLISTS = ("VENDOR_ALLOWED_PRIVATE_HOSTS", "VENDOR_HTTP_ALLOWED_HOSTS")
 
@@ -41,7 +40,7 @@ def check_jwt_key_configured(app_configs=None, **kwargs) -> list[Warning]:
     A key generated into VAR_DIR differs per server and is lost with the disk, which breaks
     every vendor that cached the JWKS.
     """
-    if settings.DEBUG or os.environ.get(JWT_KEY_ENV_VAR, "").strip():
+    if settings.DEBUG or configured_key():
         return []
     return [
         Warning(

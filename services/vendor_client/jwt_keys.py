@@ -2,7 +2,8 @@
 
 Service tokens authenticate the market's calls for ``auth.type: jwt`` (``aud`` = service id,
 ``iss`` = MARKET_BASE_URL, at most 5 minutes). Launch tokens let a user open a vendor tenant
-(``user_access?launch_token=...``); each carries a fresh nonce so a vendor can refuse replays.
+(posted to ``user_access`` as the form field ``launch_token``, never in a URL); each carries a
+fresh nonce so a vendor can refuse replays. LTI 1.3 id_tokens (``lti.services``) use the same key.
 Vendors verify both with the public keys at ``/.well-known/jwks.json``.
 
 The key comes from the environment variable ``MARKET_JWT_PRIVATE_KEY`` (PEM text, ``\\n``
@@ -39,6 +40,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from market.lib.env import env_str
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +91,15 @@ def _generated_key(path: Path) -> rsa.RSAPrivateKey:
     return key
 
 
+def configured_key() -> str:
+    """``MARKET_JWT_PRIVATE_KEY`` as set (PEM text or a path), or "" when it is not."""
+    return env_str(ENV_VAR, "")
+
+
 @functools.cache
 def market_private_key() -> rsa.RSAPrivateKey:
     """The market's RSA signing key (cached; ``market_private_key.cache_clear()`` in tests)."""
-    value = os.environ.get(ENV_VAR, "").strip()
+    value = configured_key()
     if not value:
         return _generated_key(_key_file())
     if value.startswith("-----BEGIN"):
@@ -123,8 +131,11 @@ def _published_key(name: str, value: str) -> rsa.RSAPublicKey:
 def published_public_keys() -> list[rsa.RSAPublicKey]:
     """Every key vendors should accept: the current one, then the next and the previous."""
     keys = [market_private_key().public_key()]
-    for name in (NEXT_ENV_VAR, PREVIOUS_ENV_VAR):
-        value = os.environ.get(name, "").strip()
+    rotation = {
+        NEXT_ENV_VAR: env_str(NEXT_ENV_VAR, ""),
+        PREVIOUS_ENV_VAR: env_str(PREVIOUS_ENV_VAR, ""),
+    }
+    for name, value in rotation.items():
         if value:
             keys.append(_published_key(name, value))
     return keys

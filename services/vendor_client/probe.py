@@ -89,11 +89,11 @@ class _ProbeConfig:
     @classmethod
     def build(cls, **given: float | int | None) -> _ProbeConfig:
         defaults = {
-            "concurrency": getattr(settings, "PROBE_CONCURRENCY", 1000),
-            "per_host": getattr(settings, "PROBE_PER_HOST_CONCURRENCY", 0),
-            "connect_timeout": getattr(settings, "PROBE_CONNECT_TIMEOUT", 3.0),
-            "total_timeout": getattr(settings, "PROBE_TOTAL_TIMEOUT", 5.0),
-            "max_bytes": getattr(settings, "PROBE_MAX_RESPONSE_BYTES", 16384),
+            "concurrency": settings.PROBE_CONCURRENCY,
+            "per_host": settings.PROBE_PER_HOST_CONCURRENCY,
+            "connect_timeout": settings.PROBE_CONNECT_TIMEOUT,
+            "total_timeout": settings.PROBE_TOTAL_TIMEOUT,
+            "max_bytes": settings.PROBE_MAX_RESPONSE_BYTES,
         }
         values = {
             name: default if given.get(name) is None else given[name]
@@ -612,9 +612,9 @@ async def probe_all(
 ) -> list[ProbeOutcome]:
     """Probe every target and return one outcome per target, in the same order.
 
-    Arguments left as None come from the settings ``PROBE_CONCURRENCY`` (1000),
-    ``PROBE_PER_HOST_CONCURRENCY`` (0 = unlimited), ``PROBE_CONNECT_TIMEOUT`` (3.0 s),
-    ``PROBE_TOTAL_TIMEOUT`` (5.0 s) and ``PROBE_MAX_RESPONSE_BYTES`` (16384).
+    Arguments left as None come from the settings ``PROBE_CONCURRENCY``,
+    ``PROBE_PER_HOST_CONCURRENCY`` (0 = unlimited), ``PROBE_CONNECT_TIMEOUT``,
+    ``PROBE_TOTAL_TIMEOUT`` and ``PROBE_MAX_RESPONSE_BYTES`` (defaults: README, Configuration).
     """
     targets = list(targets)
     config = _ProbeConfig.build(

@@ -1,7 +1,7 @@
 """Schools, subscriptions, tenants, operations and lifecycle events.
 
-Views parse input, call one service of tenants.services, and shape the answer; the lifecycle
-rules live in the services and come back as LifecycleError (a 409/422 problem).
+Views parse input, call one service of tenants.operations.services, and shape the answer; the
+lifecycle rules live in the services and come back as LifecycleError (a 409/422 problem).
 """
 
 from django.utils.translation import gettext as _
@@ -43,7 +43,7 @@ from tenants.api.serializers import (
     TenantSerializer,
 )
 from tenants.models import LifecycleEvent, Subscription
-from tenants.services import (
+from tenants.operations.services import (
     operation_cancel,
     operation_retry_now,
     subscription_cancel,

@@ -2,7 +2,7 @@
 
 A token from `create_api_token`, the catalog, a subscription (twice, with one Idempotency-Key),
 polling until active, and the tenant's usage. The worker's part is played by calling
-`tenants.executor.operation_execute` directly, as the worker would.
+`tenants.operations.apply.operation_execute` directly, as the worker would.
 """
 
 import uuid
@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from monitoring.usage import usage_reports_collect
-from tenants.executor import operation_execute
 from tenants.models import Operation, Subscription
+from tenants.operations.apply import operation_execute
 from tests.api.support import API, ApiClient, next_year
 from tests.factories import OrganizationFactory, VendorFactory
 from tests.support.vendors import register_reference_service

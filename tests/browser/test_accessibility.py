@@ -92,6 +92,7 @@ def test_vendor_pages_fit_a_phone_and_label_every_field(live_server, new_page, p
         reverse("vendor-service", args=["keli_tutor"]),
         reverse("vendor-tenants", args=["keli_tutor"]),
         reverse("vendor-manifest-submit", args=["keli_tutor"]),
+        reverse("lti-vendor-tools"),
     ):
         assert_fits_and_is_labelled(page, f"{live_server.url}{url}")
 

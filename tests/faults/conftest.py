@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tenants import dispatch, scheduling
 from tenants.models import Subscription
-from tenants.services import subscription_create
+from tenants.operations import dispatch, reconcile
+from tenants.operations.services import subscription_create
 from tests.factories import OrganizationFactory
 from tests.support.stub_vendor import StubVendor, register_stub_service
 from tests.support.vendors import TEST_CREDENTIALS
@@ -68,7 +68,7 @@ class HeldDispatch:
         self._context = self.monkeypatch.context()
         patch = self._context.__enter__()
         patch.setattr(dispatch, "send_to_worker", drop)
-        patch.setattr(scheduling, "send_to_worker", drop)
+        patch.setattr(reconcile, "send_to_worker", drop)
 
     def release(self) -> None:
         if self._context is not None:

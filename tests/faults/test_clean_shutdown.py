@@ -95,7 +95,7 @@ def test_ctrl_c_of_make_run_stops_every_process_without_sigkill_or_errors(
     """Ctrl-C in `make run`.
 
     Fault: SIGINT to honcho's process group (what a terminal's Ctrl-C sends) while the
-    Procfile's vendor, web server, worker and beat run (ports moved to free ones).
+    Procfile's vendor, LTI tool, web server, worker and beat run (ports moved to free ones).
     Expected: honcho sends SIGTERM once; every process stops by itself within honcho's 5 s,
     worker and beat with exit status 0; no SIGKILL, no error line (no "ForkPoolWorker exited
     with signal 15").
@@ -103,6 +103,8 @@ def test_ctrl_c_of_make_run_stops_every_process_without_sigkill_or_errors(
     """
     procfile = (ROOT / "Procfile").read_text()
     procfile = procfile.replace("9001", str(free_port()))
+    procfile = procfile.replace("9002", str(free_port()))
+    procfile = procfile.replace("var/reference_lti_tool.json", str(tmp_path / "lti_tool.json"))
     procfile = procfile.replace("127.0.0.1:8000", f"127.0.0.1:{free_port()}")
     (tmp_path / "Procfile").write_text(procfile)
     honcho = subprocess.Popen(  # noqa: S603 - fixed argv
@@ -143,8 +145,8 @@ def test_ctrl_c_of_make_run_stops_every_process_without_sigkill_or_errors(
     output = "".join(lines)
 
     assert "SIGKILL" not in output, output[-3000:]
-    assert output.count("sending SIGTERM") == 4
-    for name in ("vendor", "web", "worker", "beat"):
+    assert output.count("sending SIGTERM") == 5
+    for name in ("vendor", "lti-tool", "web", "worker", "beat"):
         assert re.search(rf"{name}\.1 stopped \(rc=", output), f"{name} did not stop"
     assert "worker.1 stopped (rc=0)" in output and "beat.1 stopped (rc=0)" in output
     errors = [line for line in lines if ERROR_LINES.search(line)]

@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import connection
 
-from tenants import scheduling
 from tenants.models import LifecycleEvent, Operation, Tenant
+from tenants.operations import reconcile as reconciler
 from tests.support.stub_vendor import delayed
 from tests.support.worker import wait_until
 
@@ -22,7 +22,7 @@ def reconcile_together(count: int) -> list[dict]:
     def reconcile() -> None:
         try:
             start.wait()
-            results.append(scheduling.reconcile_operations())
+            results.append(reconciler.reconcile_operations())
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             errors.append(exc)
         finally:

@@ -5,8 +5,8 @@ The database row is the truth (the outbox); the reconciler sends again what is d
 
 import pytest
 
-from tenants import scheduling
 from tenants.models import Operation, Tenant
+from tenants.operations import reconcile
 from tests.support.worker import wait_until
 
 pytestmark = pytest.mark.worker
@@ -28,7 +28,7 @@ def test_an_emptied_broker_loses_no_activation(service, stub, workers, broker, s
     assert broker.queued() == 0
 
     workers.start(concurrency=4)
-    assert scheduling.reconcile_operations()["dispatched"] == SCHOOLS
+    assert reconcile.reconcile_operations()["dispatched"] == SCHOOLS
 
     tenant_ids = [s.tenant_id for s in subscriptions]
     wait_until(
@@ -69,13 +69,13 @@ def test_a_web_process_dying_before_dispatch_loses_no_activation(
     assert (operation.state, operation.attempts) == (Operation.State.QUEUED, 0)
     assert stub.requests_to("activate") == []
 
-    assert scheduling.reconcile_operations()["dispatched"] == 1
+    assert reconcile.reconcile_operations()["dispatched"] == 1
     wait_until(
         lambda: Tenant.objects.get(pk=subscription.tenant_id).state == Tenant.State.ACTIVE,
         timeout=30,
         message="the reconciler never delivered the activation",
     )
-    assert scheduling.reconcile_operations()["dispatched"] == 0
+    assert reconcile.reconcile_operations()["dispatched"] == 0
 
     operation.refresh_from_db()
     assert (operation.state, operation.attempts) == (Operation.State.SUCCEEDED, 1)

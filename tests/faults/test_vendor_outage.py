@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tenants import retry, scheduling
-from tenants.executor import operation_execute
 from tenants.models import Operation, Tenant
+from tenants.operations import reconcile, retry, services
+from tenants.operations.apply import operation_execute
 from tests.support.stub_vendor import error
 from tests.support.worker import wait_until
 
@@ -77,7 +77,7 @@ def test_a_six_hour_outage_ends_in_one_activation_soon_after_recovery(
         assert operation_execute(operation_id=first.pk) == "succeeded"
 
     # Back on the real clock: the health monitor wakes the service, a real worker delivers.
-    assert scheduling.operations_wake_for_service(service=service) == 1
+    assert services.operations_wake_for_service(service=service) == 1
     wait_until(
         lambda: Tenant.objects.get(pk=school_b.tenant_id).state == Tenant.State.ACTIVE,
         timeout=30,
@@ -125,7 +125,7 @@ def test_72_hours_without_a_clear_answer_needs_attention_and_alerts_staff_once(
         next_attempt_at=operation.next_attempt_at - travelled,
         first_failure_at=operation.first_failure_at - travelled,
     )
-    assert scheduling.reconcile_operations()["dispatched"] == 1
+    assert reconcile.reconcile_operations()["dispatched"] == 1
     wait_until(
         lambda: Operation.objects.get(pk=operation.pk).state == Operation.State.NEEDS_ATTENTION,
         timeout=30,
@@ -137,7 +137,7 @@ def test_72_hours_without_a_clear_answer_needs_attention_and_alerts_staff_once(
         timeout=10,
         message="staff were not alerted",
     )
-    assert scheduling.reconcile_operations()["dispatched"] == 0
+    assert reconcile.reconcile_operations()["dispatched"] == 0
     worker.wait_ready()  # anything still queued for the worker has run by now
 
     assert len(mails) == 1

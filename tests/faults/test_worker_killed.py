@@ -2,8 +2,8 @@
 
 import pytest
 
-from tenants import scheduling
 from tenants.models import Operation, Tenant
+from tenants.operations import reconcile
 from tests.support.stub_vendor import hang
 from tests.support.worker import wait_until
 
@@ -33,7 +33,7 @@ def test_a_worker_killed_mid_activation_is_replaced_and_the_vendor_acts_once(
 
     workers.start()
     wait_until(
-        lambda: scheduling.reconcile_operations()["reclaimed"] == 1,
+        lambda: reconcile.reconcile_operations()["reclaimed"] == 1,
         timeout=30,
         message="the reconciler never reclaimed the operation of the killed worker",
     )

@@ -15,8 +15,8 @@ from mailer.services import (
     outgoing_mail_send,
     outgoing_mail_send_due,
 )
-from tenants import scheduling
 from tenants.models import Operation, Subscription
+from tenants.operations import calendar
 from tests.factories import StaffFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +175,7 @@ def test_a_mail_outage_delays_no_step_of_the_calendar_and_loses_no_notice(flaky_
     warned = SubscriptionFactory(starts_on=month_ago, ends_on=today + datetime.timedelta(days=3))
     ending = SubscriptionFactory(starts_on=month_ago, ends_on=today)
 
-    result = scheduling.process_subscription_dates(today=today)
+    result = calendar.process_subscription_dates(today=today)
 
     assert result["notices"] == 1
     assert result["expired"] == 1, "the notice's failure must not stop the expiry"
@@ -192,7 +192,7 @@ def test_a_mail_outage_delays_no_step_of_the_calendar_and_loses_no_notice(flaky_
     outgoing_mail_send_due(now=notice.next_attempt_at)
     notice.refresh_from_db()
     assert notice.state == State.SENT
-    assert scheduling.send_expiry_notices(today=today) == 0, "and never queued twice"
+    assert calendar.send_expiry_notices(today=today) == 0, "and never queued twice"
 
 
 def test_staff_see_pending_and_failed_mail_in_korean(client):

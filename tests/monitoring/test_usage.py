@@ -14,6 +14,7 @@ from monitoring import usage
 from monitoring.api.views import UsageReportViewSet
 from monitoring.models import Statement, UsageReport
 from services.models import Service
+from services.standard.metrics import STANDARD_USAGE_METRICS
 from services.vendor_client.client import VendorClient
 from tenants.models import Tenant
 from tests.factories import ServiceFactory, TenantFactory
@@ -83,7 +84,7 @@ def test_manifest_metrics_replace_the_seed_metrics():
     service = service_with_manifest()
     service.current_manifest.data["usage_report"] = {"supported": True, "metrics": ["quiz_runs"]}
     assert usage.required_metrics(service) == ("quiz_runs",)
-    assert usage.required_metrics(ServiceFactory()) == usage.SEED_METRICS
+    assert usage.required_metrics(ServiceFactory()) == STANDARD_USAGE_METRICS
 
 
 # --- who is asked ------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ import responses
 from django.urls import reverse
 from django.utils import timezone
 
+from market.lib.months import previous_month
 from monitoring import billing
 from monitoring.health import outcomes_record
 from monitoring.models import HealthRollup, Incident, UsageReport
-from monitoring.selectors import previous_month
 from tests.factories import (
     OrganizationFactory,
     ServiceFactory,

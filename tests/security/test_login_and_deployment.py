@@ -19,6 +19,7 @@ from django.test import Client
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.views import APIView
 
+from lti import views as lti_views
 from market.api.authentication import BearerTokenAuthentication
 from market.api.problems import api_not_found
 from tests.factories import StaffFactory
@@ -31,6 +32,10 @@ UNSAFE_METHODS = ("post", "put", "patch", "delete")
 # Views Django's CSRF middleware skips, and why each is still safe.
 CSRF_EXEMPT_ON_PURPOSE = {
     api_not_found: "answers 404 to any method and changes nothing",
+    lti_views.authorize: "the LTI tool's cross-site redirect or form (OIDC); it acts only on a "
+    "fresh single-use launch handle bound to the signed-in user",
+    lti_views.register: "LTI Dynamic Registration: a bearer registration token, no cookie",
+    lti_views.token: "OAuth 2 token endpoint: the client signs a JWT assertion, no cookie",
 }
 # Authentication classes of API views: bearer tokens (no cookie, so no CSRF to forge) and
 # DRF's SessionAuthentication, which runs Django's CSRF check for every session request.

@@ -30,9 +30,9 @@ from market.tokens import api_token_create, authenticate_token
 from services.models import ServiceCredential
 from tenants.credentials import tenant_reveal_credentials
 from tenants.errors import LifecycleError
-from tenants.executor import operation_execute
 from tenants.models import Operation, Tenant
-from tenants.services import subscription_create
+from tenants.operations.apply import operation_execute
+from tenants.operations.services import subscription_create
 from tests.factories import (
     OrganizationFactory,
     SchoolAdminFactory,
@@ -54,6 +54,8 @@ CREDENTIAL_NAME = re.compile(r"secret|password|passwd|api_?key|token|private|sig
 HASHED = {
     ("market.User", "password"): "Django's salted password hash",
     ("market.ApiToken", "key_hash"): "SHA-256 of a 256-bit random token",
+    ("lti.RegistrationToken", "token_hash"): "SHA-256 of a 256-bit random token",
+    ("lti.AccessToken", "token_hash"): "SHA-256 of a 256-bit random token",
 }
 
 

@@ -191,6 +191,12 @@ operations:
   timeout_seconds: 600
 launch:
   supported: true
+lti:
+  login_initiation_url: https://keli.k-university.ai/lti/login
+  target_link_uri: https://keli.k-university.ai/lti/launch
+  redirect_uris: [https://keli.k-university.ai/lti/launch]
+  jwks_url: https://keli.k-university.ai/lti/jwks
+  custom: {course_mode: school}
 resources:
   min_memory: 2GB
   min_cpu: 1 core

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from mailer.models import OutgoingMail
-from tenants import scheduling
 from tenants.models import Operation, Subscription, Tenant
-from tenants.services import subscription_create, subscription_renew
+from tenants.operations import calendar
+from tenants.operations.services import subscription_create, subscription_renew
 from tests.factories import OrganizationFactory, SchoolAdminFactory, VendorFactory
 from tests.support.vendors import register_reference_service
 from tests.support.worker import wait_until
@@ -54,8 +54,8 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
     # The calendar jobs take "today" as an argument, so time moves forward for the market's
     # schedule while the worker and the vendor keep their real clocks (and signatures stay fresh).
     notice_day = subscription.ends_on - datetime.timedelta(days=7)
-    assert scheduling.process_subscription_dates(today=notice_day)["notices"] == 1
-    assert scheduling.process_subscription_dates(today=notice_day)["notices"] == 0
+    assert calendar.process_subscription_dates(today=notice_day)["notices"] == 1
+    assert calendar.process_subscription_dates(today=notice_day)["notices"] == 0
     notice = OutgoingMail.objects.get(kind="expiry_notice")
     assert notice.to == ["admin@hallym.ac.kr"]
     assert "Reference Tutor" in notice.subject
@@ -67,10 +67,10 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
     )
 
     # The end date: the market deactivates with data kept, then invites the school to renew.
-    assert scheduling.process_subscription_dates(today=subscription.ends_on)["expired"] == 1
+    assert calendar.process_subscription_dates(today=subscription.ends_on)["expired"] == 1
     wait_until(lambda: tenant_state(tenant_pk) == Tenant.State.DEACTIVATED, timeout=30,
                message="the tenant was never deactivated")  # fmt: skip
-    assert scheduling.process_subscription_dates(today=subscription.ends_on)["expired"] == 0
+    assert calendar.process_subscription_dates(today=subscription.ends_on)["expired"] == 0
     # The worker writes the e-mail file; wait for its content, not only for the file.
     renewal = OutgoingMail.objects.get(kind="renewal_notice")
     assert renewal.to == ["admin@hallym.ac.kr"]

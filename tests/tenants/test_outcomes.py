@@ -12,10 +12,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone, translation
 
-from tenants import dispatch, executor, scheduling
-from tenants.executor import operation_execute
 from tenants.models import LifecycleEvent, Operation, Subscription, Tenant
-from tenants.services import (
+from tenants.operations import claim, dispatch, reconcile
+from tenants.operations.apply import operation_execute
+from tenants.operations.services import (
     subscription_change_plan,
     subscription_create,
     tenant_deactivate,
@@ -79,7 +79,7 @@ def dispatched(monkeypatch):
         sent.append((operation_id, countdown))
 
     monkeypatch.setattr(dispatch, "send_to_worker", record)
-    monkeypatch.setattr(scheduling, "send_to_worker", record)
+    monkeypatch.setattr(reconcile, "send_to_worker", record)
     return sent
 
 
@@ -636,7 +636,7 @@ def test_status_disagreeing_with_the_market_flags_drift_and_changes_nothing(serv
     subscription = active_subscription(service)
     stub.tenants["hallym_univ"]["status"] = "deactivated"
 
-    tenant = scheduling.tenant_sync_status(tenant=fresh(subscription.tenant))
+    tenant = reconcile.tenant_sync_status(tenant=fresh(subscription.tenant))
 
     tenant = fresh(tenant)
     assert tenant.state == S.ACTIVE
@@ -648,7 +648,7 @@ def test_status_on_another_plan_flags_drift(service, stub):
     subscription = active_subscription(service)
     stub.tenants["hallym_univ"]["plan"] = "premium"
 
-    tenant = fresh(scheduling.tenant_sync_status(tenant=fresh(subscription.tenant)))
+    tenant = fresh(reconcile.tenant_sync_status(tenant=fresh(subscription.tenant)))
 
     assert tenant.drifted is True
     assert "premium" in tenant.drift_reason
@@ -660,7 +660,7 @@ def test_status_404_or_410_for_a_live_tenant_flags_drift(service, stub, answer):
     subscription = active_subscription(service)
     stub.script("status", answer)
 
-    tenant = fresh(scheduling.tenant_sync_status(tenant=fresh(subscription.tenant)))
+    tenant = fresh(reconcile.tenant_sync_status(tenant=fresh(subscription.tenant)))
 
     assert tenant.state == S.ACTIVE
     assert tenant.drifted is True
@@ -673,7 +673,7 @@ def test_status_unclear_answer_draws_no_conclusion(service, stub, answer):
     subscription = active_subscription(service)
     stub.script("status", answer)
 
-    tenant = fresh(scheduling.tenant_sync_status(tenant=fresh(subscription.tenant)))
+    tenant = fresh(reconcile.tenant_sync_status(tenant=fresh(subscription.tenant)))
 
     assert tenant.drifted is False
     assert tenant.last_status_at is None
@@ -683,7 +683,7 @@ def test_status_unclear_answer_draws_no_conclusion(service, stub, answer):
 def test_status_in_agreement_records_the_answer_without_drift(service, stub):
     subscription = active_subscription(service)
 
-    tenant = fresh(scheduling.tenant_sync_status(tenant=fresh(subscription.tenant)))
+    tenant = fresh(reconcile.tenant_sync_status(tenant=fresh(subscription.tenant)))
 
     assert tenant.drifted is False
     assert tenant.last_status["status"] == "active"
@@ -800,7 +800,7 @@ def test_a_claim_that_loses_the_last_slot_to_another_undoes_itself_and_waits(
     settings.VENDOR_MAX_CONCURRENT_CALLS = 1
     waiting = activation(subscribe(service))
     counts = iter([0, 2, 2])  # first look, recount under the lock, the look after parking
-    monkeypatch.setattr(executor, "_calls_in_flight", lambda service_id: next(counts))
+    monkeypatch.setattr(claim, "_calls_in_flight", lambda service_id: next(counts))
 
     with django_capture_on_commit_callbacks(execute=True):
         assert run(waiting) == "service-busy"

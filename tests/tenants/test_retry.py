@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tenants import retry
+from tenants.operations import retry
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

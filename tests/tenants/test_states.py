@@ -1,19 +1,15 @@
 """The tenant state machine: every transition not written down is refused."""
 
-import itertools
-
 import pytest
 
 from tenants import states
 from tenants.errors import LifecycleError
 from tenants.models import Tenant
+from tests.support.transitions import transition_pairs
 
 S = Tenant.State
 ALL = list(S)
-LEGAL = [(a, b) for a, b in itertools.product(ALL, ALL) if b in states.TRANSITIONS[a]]
-ILLEGAL = [
-    (a, b) for a, b in itertools.product(ALL, ALL) if a != b and b not in states.TRANSITIONS[a]
-]
+LEGAL, ILLEGAL = transition_pairs(states.TRANSITIONS, ALL)
 
 
 def test_every_state_has_its_transitions_written_down():

@@ -7,10 +7,10 @@ import urllib.request
 import pytest
 from django.utils import timezone
 
-from tenants.executor import operation_execute
 from tenants.models import Tenant
-from tenants.scheduling import sync_tenant_statuses, tenant_sync_status
-from tenants.services import subscription_create
+from tenants.operations.apply import operation_execute
+from tenants.operations.reconcile import sync_tenant_statuses, tenant_sync_status
+from tenants.operations.services import subscription_create
 from tests.factories import OrganizationFactory, VendorFactory
 from tests.support.vendors import TEST_CREDENTIALS, register_reference_service
 

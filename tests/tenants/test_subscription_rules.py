@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from services.models import Service
-from tenants import scheduling
 from tenants.errors import LifecycleError
 from tenants.models import LifecycleEvent, Operation, Subscription, Tenant
-from tenants.services import subscription_cancel, subscription_create, subscription_renew
+from tenants.operations import calendar
+from tenants.operations.services import subscription_cancel, subscription_create, subscription_renew
 from tests.factories import (
     ManifestFactory,
     OrganizationFactory,
@@ -266,10 +266,10 @@ def test_the_expiry_notice_goes_out_once_n_days_before_the_end(service, school, 
     subscription = live_subscription(service, school)
     notice_day = subscription.ends_on - datetime.timedelta(days=7)
 
-    assert scheduling.send_expiry_notices(today=notice_day - datetime.timedelta(days=1)) == 0
-    assert scheduling.send_expiry_notices(today=notice_day) == 1
-    assert scheduling.send_expiry_notices(today=notice_day) == 0
-    assert scheduling.send_expiry_notices(today=notice_day + datetime.timedelta(days=1)) == 0
+    assert calendar.send_expiry_notices(today=notice_day - datetime.timedelta(days=1)) == 0
+    assert calendar.send_expiry_notices(today=notice_day) == 1
+    assert calendar.send_expiry_notices(today=notice_day) == 0
+    assert calendar.send_expiry_notices(today=notice_day + datetime.timedelta(days=1)) == 0
 
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [school.contact_email]
@@ -277,7 +277,7 @@ def test_the_expiry_notice_goes_out_once_n_days_before_the_end(service, school, 
 
 def test_renewing_a_live_subscription_extends_it_without_calling_the_vendor(service, school):
     subscription = live_subscription(service, school)
-    scheduling.send_expiry_notices(today=subscription.ends_on - datetime.timedelta(days=7))
+    calendar.send_expiry_notices(today=subscription.ends_on - datetime.timedelta(days=7))
     operations = Operation.objects.count()
     new_end = subscription.ends_on + datetime.timedelta(days=365)
 
@@ -305,9 +305,9 @@ def test_on_the_end_date_the_subscription_ends_and_a_deactivation_keeping_data_i
 ):
     subscription = live_subscription(service, school)
 
-    assert scheduling.expire_subscriptions(today=subscription.ends_on - datetime.timedelta(1)) == 0
-    assert scheduling.expire_subscriptions(today=subscription.ends_on) == 1
-    assert scheduling.expire_subscriptions(today=subscription.ends_on) == 0
+    assert calendar.expire_subscriptions(today=subscription.ends_on - datetime.timedelta(1)) == 0
+    assert calendar.expire_subscriptions(today=subscription.ends_on) == 1
+    assert calendar.expire_subscriptions(today=subscription.ends_on) == 0
 
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.ENDED
@@ -319,7 +319,7 @@ def test_on_the_end_date_the_subscription_ends_and_a_deactivation_keeping_data_i
 
 def ended_with_data_kept(service, school, *, deadline_in_days: int) -> Subscription:
     subscription = live_subscription(service, school)
-    scheduling.expire_subscriptions(today=subscription.ends_on)
+    calendar.expire_subscriptions(today=subscription.ends_on)
     Tenant.objects.filter(pk=subscription.tenant_id).update(
         state=Tenant.State.DEACTIVATED,
         data_preserved=True,
@@ -363,8 +363,8 @@ def test_past_the_deadline_a_tenant_is_purged_through_tenant_delete_when_declare
     service.current_manifest.save()
     subscription = ended_with_data_kept(service, school, deadline_in_days=10)
 
-    assert scheduling.purge_past_deadline(now=timezone.now()) == 0
-    assert scheduling.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 1
+    assert calendar.purge_past_deadline(now=timezone.now()) == 0
+    assert calendar.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 1
 
     tenant = Tenant.objects.get(pk=subscription.tenant_id)
     assert tenant.state == Tenant.State.PURGING
@@ -375,7 +375,7 @@ def test_past_the_deadline_a_tenant_is_purged_through_tenant_delete_when_declare
 def test_past_the_deadline_a_tenant_without_tenant_delete_is_marked_purged(service, school):
     subscription = ended_with_data_kept(service, school, deadline_in_days=10)
 
-    assert scheduling.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 1
+    assert calendar.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 1
 
     tenant = Tenant.objects.get(pk=subscription.tenant_id)
     assert tenant.state == Tenant.State.PURGED
@@ -388,7 +388,7 @@ def test_a_tenant_with_a_live_subscription_again_is_never_purged(service, school
     subscription_renew(subscription=subscription, ends_on=TODAY() + datetime.timedelta(days=365))
     Tenant.objects.filter(pk=subscription.tenant_id).update(state=Tenant.State.DEACTIVATED)
 
-    assert scheduling.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 0
+    assert calendar.purge_past_deadline(now=timezone.now() + datetime.timedelta(days=11)) == 0
 
 
 def test_cancelling_before_the_vendor_was_called_cancels_the_activation(service, school):
@@ -406,7 +406,7 @@ def test_cancelling_before_the_vendor_was_called_cancels_the_activation(service,
 
 def test_a_school_whose_data_was_not_kept_may_subscribe_again(service, school):
     subscription = live_subscription(service, school)
-    scheduling.expire_subscriptions(today=subscription.ends_on)
+    calendar.expire_subscriptions(today=subscription.ends_on)
     Tenant.objects.filter(pk=subscription.tenant_id).update(
         state=Tenant.State.DEACTIVATED, data_preserved=False, reactivation_deadline=None
     )

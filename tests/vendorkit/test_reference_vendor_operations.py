@@ -297,6 +297,23 @@ def test_launch_token_signed_by_the_market_signs_the_user_in(start_vendor, marke
     assert "already used" in replayed.text
 
 
+def test_launch_token_posted_in_a_form_body_signs_the_user_in(start_vendor, market_keys):
+    """The market posts the launch token (never in a URL); the reference vendor accepts it."""
+    jwks_url, issue = market_keys
+    _, client = start_vendor(launch_jwks_url=jwks_url, launch_issuer="http://market.test")
+    client.activate("hallym_univ")
+    token = issue()
+    page = client.session.post(
+        client.base_url + "/app/hallym_univ", data={"launch_token": token}, timeout=10
+    )
+    assert page.status_code == 200
+    assert "launched as user-7 (school_admin)" in page.text
+    replayed = client.session.post(
+        client.base_url + "/app/hallym_univ", data={"launch_token": token}, timeout=10
+    )
+    assert replayed.status_code == 401
+
+
 @pytest.mark.parametrize(
     "claims,reason",
     [

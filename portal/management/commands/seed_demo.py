@@ -1,13 +1,13 @@
 """Load the demo: staff, a vendor with the reference service registered from its manifest,
 two schools with admins. Safe to run again: what exists is left as it is."""
 
-import os
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from market.lib.env import env_str
 from market.models import MarketPolicy, User
 from services.models import Service, Vendor
 from services.services import IssuedCredentials, RegistrationError, service_register
@@ -26,8 +26,8 @@ def _reference_credentials() -> IssuedCredentials:
     from vendorkit.reference_vendor import DEFAULT_API_KEY, DEFAULT_SIGNING_SECRET
 
     return IssuedCredentials(
-        api_key=os.environ.get("REFERENCE_VENDOR_API_KEY", DEFAULT_API_KEY),
-        signing_secret=os.environ.get("REFERENCE_VENDOR_SIGNING_SECRET", DEFAULT_SIGNING_SECRET),
+        api_key=env_str("REFERENCE_VENDOR_API_KEY", DEFAULT_API_KEY),
+        signing_secret=env_str("REFERENCE_VENDOR_SIGNING_SECRET", DEFAULT_SIGNING_SECRET),
     )
 
 

@@ -1,4 +1,4 @@
-"""Carry out one operation: claim it, call the vendor, apply the outcome.
+"""Carry out one operation: claim it (claim.py), call the vendor (call.py), apply the outcome.
 
 The outcome table (docs/standard/outcomes.md) is implemented here and nowhere else:
 - activate 200: active, access URL and credentials stored;
@@ -11,14 +11,9 @@ The outcome table (docs/standard/outcomes.md) is implemented here and nowhere el
 - delete 200, 404 or 410: purged.
 """
 
-import logging
-import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -27,157 +22,28 @@ from market.models import MarketPolicy
 from services.models import Plan, Service
 from services.vendor_client.client import VendorResponse
 from services.vendor_client.urls import standard_url
-from services.vendor_targets import client_for
-from tenants import emails, retry, states
-from tenants.dispatch import dispatch_after_commit
+from tenants import emails, states
 from tenants.events import record_event
 from tenants.models import Operation, Subscription, Tenant
+from tenants.operations import retry
+from tenants.operations.call import Attempt, error_code, vendor_call
+from tenants.operations.claim import hand_slot_on, operation_claim
+from tenants.operations.dispatch import dispatch_after_commit
+from tenants.operations.states import operation_move
 
-logger = logging.getLogger(__name__)
 S = Tenant.State
 K = Operation.Kind
 OS = Operation.State
 EXCERPT_LIMIT = 2000
 
-# The state a tenant shows while an operation of this kind is at the vendor.
-TRANSITIONAL = {
-    K.ACTIVATE: {S.REQUESTED: S.ACTIVATING, S.NEEDS_ATTENTION: S.ACTIVATING},
-    K.DEACTIVATE: {
-        S.ACTIVE: S.DEACTIVATING,
-        S.UPDATING: S.DEACTIVATING,
-        S.NEEDS_ATTENTION: S.DEACTIVATING,
-    },
-    K.UPDATE: {S.ACTIVE: S.UPDATING, S.NEEDS_ATTENTION: S.UPDATING},
-    K.DELETE: {S.DEACTIVATED: S.PURGING, S.NEEDS_ATTENTION: S.PURGING},
-}
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What one attempt brought back: the main answer and, for a 409 or a poll, the status."""
-
-    response: VendorResponse
-    status: VendorResponse | None = None
-    polled: bool = False
-
-
-# An operation waiting for a slot is sent by the call that frees one; should that hand-off be
-# lost (a worker killed mid-apply), the reconciler sends it again after this long.
-SLOT_WAIT_FALLBACK = timedelta(seconds=60)
-
-
-def max_calls_per_service() -> int:
-    return getattr(settings, "VENDOR_MAX_CONCURRENT_CALLS", 20)
-
-
-def stuck_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "OPERATION_STUCK_AFTER_SECONDS", 120))
-
 
 def operation_execute(*, operation_id: int) -> str:
     """Run one attempt of an operation if it is due; returns what happened, for logs and tests."""
-    claimed = _claim(operation_id)
+    claimed = operation_claim(operation_id)
     if isinstance(claimed, str):
         return claimed
-    attempt = _call_vendor(claimed)
+    attempt = vendor_call(claimed)
     return _apply(claimed, attempt)
-
-
-def _claim(operation_id: int) -> Operation | str:
-    now = timezone.now()
-    with transaction.atomic():
-        operation = (
-            # of=: lock the operation and its tenant only. A plain FOR UPDATE would lock the
-            # joined service row too and make every claim of a service wait for the others.
-            Operation.objects.select_for_update(of=("self", "tenant"))
-            .select_related("tenant__service", "tenant__organization")
-            .filter(pk=operation_id)
-            .first()
-        )
-        if operation is None:
-            return "missing"
-        if operation.state not in (OS.QUEUED, OS.POLLING):
-            return "not-open"
-        if operation.next_attempt_at > now:
-            return "not-due"
-        earlier_open = Operation.objects.filter(
-            tenant_id=operation.tenant_id, state__in=Operation.OPEN_STATES, pk__lt=operation.pk
-        )
-        if earlier_open.exists():
-            return "waiting-for-earlier"  # dispatched again when the earlier one finishes
-        service_id = operation.tenant.service_id
-        # A first look without the service's lock: while a vendor is at its cap (a thousand
-        # activations at once), operations park here side by side instead of queueing for it.
-        if _calls_in_flight(service_id) >= max_calls_per_service():
-            return _wait_for_slot(operation, service_id, now)
-        was_polling = operation.state == OS.POLLING
-        try:
-            with transaction.atomic():
-                Operation.objects.filter(pk=operation.pk).update(
-                    state=OS.IN_FLIGHT,
-                    attempts=F("attempts") + 1,
-                    started_at=now,
-                    waiting_for_slot_since=None,
-                    updated_at=now,
-                )
-                tenant = operation.tenant
-                target = TRANSITIONAL.get(operation.kind, {}).get(tenant.state)
-                if target:
-                    states.move(tenant, target)
-                    tenant.save(
-                        update_fields=[
-                            "state",
-                            "state_changed_at",
-                            "attention_reason",
-                            "updated_at",
-                        ]
-                    )
-                # The slot is taken last, so the service's lock is held only for the count and
-                # the commit: two claims can never both take the last slot, and claims of one
-                # service wait for each other as briefly as possible.
-                _lock_service_slots(service_id)
-                if _calls_in_flight(service_id) > max_calls_per_service():
-                    raise _ServiceAtCap
-        except IntegrityError:
-            return "tenant-busy"  # another operation of this tenant is in flight
-        except _ServiceAtCap:
-            return _wait_for_slot(operation, service_id, now)
-        # What the update wrote (the row is locked, so attempts + 1 is exact).
-        operation.state = OS.IN_FLIGHT
-        operation.attempts += 1
-        operation.started_at = now
-        operation.waiting_for_slot_since = None
-        operation.polling = was_polling
-    return operation
-
-
-def _call_vendor(operation: Operation) -> Attempt:
-    client = client_for(operation.tenant.service)
-    tenant_id = operation.tenant.tenant_id
-    request_id = str(operation.request_id)
-    try:
-        if operation.polling:
-            return Attempt(
-                response=client.status(tenant_id, request_id=str(uuid.uuid4())), polled=True
-            )
-        if operation.kind == K.ACTIVATE:
-            response = client.activate(tenant_id, operation.payload, request_id=request_id)
-            if response.status_code == 409 and _error_code(response) == "tenant_already_exists":
-                return Attempt(response, client.status(tenant_id, request_id=str(uuid.uuid4())))
-            return Attempt(response)
-        if operation.kind == K.DEACTIVATE:
-            return Attempt(client.deactivate(tenant_id, operation.payload, request_id=request_id))
-        if operation.kind == K.UPDATE:
-            return Attempt(client.update(tenant_id, operation.payload, request_id=request_id))
-        if operation.kind == K.DELETE:
-            return Attempt(client.delete(tenant_id, operation.payload, request_id=request_id))
-        return Attempt(client.status(tenant_id, request_id=request_id))
-    finally:
-        client.close()
-
-
-def _error_code(response: VendorResponse) -> str:
-    return response.body.get("error", "") if isinstance(response.body, dict) else ""
 
 
 def _vendor_message(response: VendorResponse) -> str:
@@ -214,75 +80,8 @@ def _apply(claimed: Operation, attempt: Attempt) -> str:
             _dispatch_next_for_tenant(tenant)
         # The slot is free once this commits; then it goes to the longest-waiting operation.
         service_id = tenant.service_id
-        transaction.on_commit(lambda: _hand_slot_on(service_id))
+        transaction.on_commit(lambda: hand_slot_on(service_id))
     return outcome
-
-
-class _ServiceAtCap(Exception):
-    """Raised inside a claim's savepoint to undo it: the service's last slot went to another."""
-
-
-def _wait_for_slot(operation: Operation, service_id: int, now) -> str:
-    """Park the operation until a call of its service finishes and hands it a slot.
-
-    The next call of this service to finish sends the operation that has waited longest
-    (``_hand_slot_on``); the far next attempt is only the reconciler's safety net.
-    """
-    Operation.objects.filter(pk=operation.pk).update(
-        waiting_for_slot_since=operation.waiting_for_slot_since or now,
-        next_attempt_at=now + SLOT_WAIT_FALLBACK,
-        updated_at=now,
-    )
-    # Parked first, looked again after: a call that finished meanwhile either saw this
-    # operation waiting or left a free slot that this look finds (no lost wake-up).
-    transaction.on_commit(lambda: _hand_slot_if_free(service_id))
-    return "service-busy"
-
-
-def _calls_in_flight(service_id: int) -> int:
-    return Operation.objects.filter(tenant__service_id=service_id, state=OS.IN_FLIGHT).count()
-
-
-def _lock_service_slots(service_id: int) -> None:
-    """Serialise, per service, the last step of taking a call slot (count, then commit).
-
-    A row lock on the service (PostgreSQL; SQLite serialises writers anyway).
-    """
-    Service.objects.select_for_update().filter(pk=service_id).first()
-
-
-def _hand_slot_if_free(service_id: int) -> None:
-    if _calls_in_flight(service_id) < max_calls_per_service():
-        _hand_slot_on(service_id)
-
-
-def _hand_slot_on(service_id: int) -> None:
-    """A slot of this service is free: send the operation that has waited longest for one.
-
-    Called after a call's outcome is committed (and after an operation parked itself, in case
-    the last call finished meanwhile). The waiting operation is taken under its row lock and
-    its mark cleared before it is sent, so two callers never send the same one; a thousand
-    operations queued for a capped vendor go out as slots free up, without anyone polling.
-    """
-    waiting_for_slot = Operation.objects.filter(
-        tenant__service_id=service_id,
-        state__in=(OS.QUEUED, OS.POLLING),
-        waiting_for_slot_since__isnull=False,
-    )
-    if not waiting_for_slot.exists():
-        return
-    with transaction.atomic():
-        waiting = (
-            waiting_for_slot.select_for_update(skip_locked=True, of=("self",))
-            .order_by("waiting_for_slot_since", "pk")
-            .first()
-        )
-        if waiting is None:
-            return
-        waiting.waiting_for_slot_since = None
-        waiting.next_attempt_at = timezone.now()
-        waiting.save(update_fields=["waiting_for_slot_since", "next_attempt_at", "updated_at"])
-        dispatch_after_commit(waiting)
 
 
 def _apply_answer(operation: Operation, tenant: Tenant, attempt: Attempt) -> str:
@@ -290,7 +89,7 @@ def _apply_answer(operation: Operation, tenant: Tenant, attempt: Attempt) -> str
     code = response.status_code
     kind = operation.kind
     if code == 202 and _async_allowed(tenant.service):
-        operation.state = OS.POLLING
+        operation_move(operation, OS.POLLING)
         operation.polling_since = operation.polling_since or timezone.now()
         _schedule_poll(operation, tenant.service)
         record_event(
@@ -302,7 +101,7 @@ def _apply_answer(operation: Operation, tenant: Tenant, attempt: Attempt) -> str
         return "polling"
     if response.ok and code != 202:
         return _succeed(operation, tenant, response.body or {})
-    if kind == K.ACTIVATE and code == 409 and _error_code(response) == "tenant_already_exists":
+    if kind == K.ACTIVATE and code == 409 and error_code(response) == "tenant_already_exists":
         return _apply_conflict(operation, tenant, attempt.status)
     if kind in (K.DEACTIVATE, K.DELETE) and code in (404, 410):
         return _succeed(operation, tenant, {"gone": code})
@@ -352,7 +151,7 @@ def _apply_poll(operation: Operation, tenant: Tenant, response: VendorResponse) 
         return _needs_attention(
             operation, tenant, _("The vendor accepted the request but never finished it.")
         )
-    operation.state = OS.POLLING
+    operation_move(operation, OS.POLLING)
     _schedule_poll(operation, tenant.service)
     return "polling"
 
@@ -368,8 +167,7 @@ def _schedule_poll(operation: Operation, service: Service) -> None:
 
 def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
     now = timezone.now()
-    operation.state = OS.SUCCEEDED
-    operation.finished_at = now
+    operation_move(operation, OS.SUCCEEDED)
     kind = operation.kind
     if kind == K.ACTIVATE:
         reactivated = tenant.state == S.REACTIVATING
@@ -454,8 +252,7 @@ def _maybe_send_renewal_notice(operation: Operation) -> None:
 
 
 def _fail(operation: Operation, tenant: Tenant, message: str) -> str:
-    operation.state = OS.FAILED
-    operation.finished_at = timezone.now()
+    operation_move(operation, OS.FAILED)
     if operation.kind == K.UPDATE:
         states.move(tenant, S.ACTIVE)  # the plan stays as it was
     else:
@@ -470,8 +267,7 @@ def _fail(operation: Operation, tenant: Tenant, message: str) -> str:
 
 
 def _needs_attention(operation: Operation, tenant: Tenant, reason: str) -> str:
-    operation.state = OS.NEEDS_ATTENTION
-    operation.finished_at = timezone.now()
+    operation_move(operation, OS.NEEDS_ATTENTION)
     operation.last_error = reason
     states.move(tenant, S.NEEDS_ATTENTION, reason=reason)
     record_event(
@@ -497,7 +293,7 @@ def _schedule_retry(operation: Operation, tenant: Tenant, response: VendorRespon
             _("The vendor did not answer clearly for 72 hours: %(error)s")
             % {"error": response.error or response.status_code},
         )
-    operation.state = OS.POLLING if operation.polling_since else OS.QUEUED
+    operation_move(operation, OS.POLLING if operation.polling_since else OS.QUEUED)
     operation.next_attempt_at = when
     delay = (when - now).total_seconds()
     if delay <= 60:

@@ -6,17 +6,21 @@ the operations are dispatched to a worker after commit and re-dispatched by the 
 
 import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from market.models import MarketPolicy, User
 from services.models import Plan, Service
-from tenants import payloads, states
-from tenants.dispatch import dispatch_after_commit
+from services.vendor_client.client import VendorResponse
+from tenants import emails, states
 from tenants.errors import LifecycleError
 from tenants.events import record_event
 from tenants.models import Operation, Organization, Subscription, Tenant
+from tenants.operations import payloads
+from tenants.operations.dispatch import dispatch_after_commit, dispatch_id_after_commit
+from tenants.operations.states import operation_move, operations_move, tenant_state_during
 
 S = Tenant.State
 PERIOD_MAX_DAYS = 3 * 366
@@ -294,7 +298,7 @@ def tenant_deactivate(
             kind=Operation.Kind.ACTIVATE, state=Operation.State.QUEUED, attempts=0
         )
         if tenant.state in (S.REQUESTED, S.REACTIVATING) and unsent.exists():
-            unsent.update(state=Operation.State.CANCELLED, finished_at=timezone.now())
+            operations_move(unsent, Operation.State.CANCELLED)
             states.move(tenant, S.DEACTIVATED)
             tenant.save()
             record_event(
@@ -448,19 +452,13 @@ def operation_retry_now(*, operation: Operation, requested_by: User | None = Non
             _("Only a queued, failed or attention-needing operation can be retried.")
         )
     with transaction.atomic():
-        operation.state = Operation.State.QUEUED
+        operation_move(operation, Operation.State.QUEUED)
         operation.next_attempt_at = timezone.now()
         operation.first_failure_at = None
-        operation.finished_at = None
         operation.save()
         tenant = operation.tenant
         if tenant.state == S.NEEDS_ATTENTION:
-            target = {
-                Operation.Kind.ACTIVATE: S.ACTIVATING,
-                Operation.Kind.DEACTIVATE: S.DEACTIVATING,
-                Operation.Kind.UPDATE: S.UPDATING,
-                Operation.Kind.DELETE: S.PURGING,
-            }.get(operation.kind)
+            target = tenant_state_during(operation.kind, tenant.state)
             if target:
                 states.move(tenant, target)
                 tenant.save()
@@ -480,9 +478,13 @@ def operation_cancel(*, operation: Operation, cancelled_by: User | None = None) 
     if not (operation.is_open or operation.state == Operation.State.NEEDS_ATTENTION):
         raise LifecycleError(_("Only an unfinished operation can be cancelled."))
     with transaction.atomic():
-        updated = Operation.objects.filter(
-            pk=operation.pk, state__in=[*Operation.OPEN_STATES, Operation.State.NEEDS_ATTENTION]
-        ).update(state=Operation.State.CANCELLED, finished_at=timezone.now())
+        updated = operations_move(
+            Operation.objects.filter(
+                pk=operation.pk,
+                state__in=[*Operation.OPEN_STATES, Operation.State.NEEDS_ATTENTION],
+            ),
+            Operation.State.CANCELLED,
+        )
         if not updated:
             raise LifecycleError(_("The operation finished meanwhile; nothing was cancelled."))
         operation.refresh_from_db()
@@ -494,3 +496,96 @@ def operation_cancel(*, operation: Operation, cancelled_by: User | None = None) 
             operation=operation,
         )
     return operation
+
+
+def subscription_send_expiry_notice(*, subscription: Subscription) -> bool:
+    """Send the school its expiry notice unless it was sent already; True when sent now.
+
+    The notice is claimed with one conditional update, so a calendar run twice sends it once.
+    The mark and the outbox row commit together: the notice is queued exactly once, and the
+    mailer delivers it (with retries) whatever the mail server does meanwhile.
+    """
+    with transaction.atomic():
+        claimed = Subscription.objects.filter(
+            pk=subscription.pk, expiry_notice_sent_at__isnull=True
+        ).update(expiry_notice_sent_at=timezone.now())
+        if claimed:
+            emails.send_expiry_notice(subscription)
+    return bool(claimed)
+
+
+def operations_reclaim_stuck(*, now: datetime.datetime) -> int:
+    """Operations in flight for too long (a killed worker) are queued again; returns how many.
+
+    The same request id goes out again, so the vendor recognizes a repeat.
+    """
+    stuck_since = now - datetime.timedelta(seconds=settings.OPERATION_STUCK_AFTER_SECONDS)
+    stuck = Operation.objects.filter(state=Operation.State.IN_FLIGHT, started_at__lt=stuck_since)
+    reclaimed = 0
+    for operation in stuck:
+        reclaimed += operations_move(
+            Operation.objects.filter(
+                pk=operation.pk, state=Operation.State.IN_FLIGHT, started_at=operation.started_at
+            ),
+            Operation.State.QUEUED,
+            next_attempt_at=now,
+            started_at=None,
+        )
+    return reclaimed
+
+
+def operations_wake_for_service(*, service: Service | int) -> int:
+    """The service (or service pk) is healthy again: attempt its waiting operations now."""
+    now = timezone.now()
+    waiting = Operation.objects.filter(
+        tenant__service=service,
+        state=Operation.State.QUEUED,
+        attempts__gt=0,
+        next_attempt_at__gt=now,
+    )
+    ids = list(waiting.values_list("pk", flat=True))
+    Operation.objects.filter(pk__in=ids).update(next_attempt_at=now)
+    for operation_id in ids:
+        dispatch_id_after_commit(operation_id)
+    return len(ids)
+
+
+VENDOR_STATUS_FOR = {S.ACTIVE: "active", S.DEACTIVATED: "deactivated"}
+
+
+def _drift_reason(tenant: Tenant, response) -> str:
+    if response.status_code in (404, 410):
+        return _("The vendor does not know this tenant (HTTP %(code)s).") % {
+            "code": response.status_code
+        }
+    body = response.body or {}
+    expected = VENDOR_STATUS_FOR.get(tenant.state)
+    if expected and body.get("status") != expected:
+        return _("The market says %(ours)s; the vendor says %(theirs)s.") % {
+            "ours": expected,
+            "theirs": body.get("status"),
+        }
+    if tenant.state == S.ACTIVE and tenant.plan_code and body.get("plan") != tenant.plan_code:
+        return _("The market says plan %(ours)s; the vendor says %(theirs)s.") % {
+            "ours": tenant.plan_code,
+            "theirs": body.get("plan"),
+        }
+    return ""
+
+
+def tenant_record_status(*, tenant: Tenant, response: VendorResponse) -> Tenant:
+    """Store the vendor's answer about one tenant and flag drift; the state is never changed."""
+    reason = _drift_reason(tenant, response)
+    fields = {
+        "last_status_at": timezone.now(),
+        "drifted": bool(reason),
+        "drift_reason": reason[:500],
+    }
+    if response.ok:
+        fields["last_status"] = response.body
+    Tenant.objects.filter(pk=tenant.pk).update(**fields)
+    if reason and not tenant.drifted:
+        record_event(tenant=tenant, kind="drift_detected", message=reason)
+    for name, value in fields.items():
+        setattr(tenant, name, value)
+    return tenant

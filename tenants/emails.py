@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 
 from tenants.models import Organization, Subscription
@@ -41,6 +42,31 @@ def send_renewal_notice(subscription: Subscription) -> int:
         "renewal_notice",
         recipients=_school_recipients(subscription.organization),
         context={"subscription": subscription, "market_base_url": settings.MARKET_BASE_URL},
+    )
+
+
+def send_service_ready(subscription: Subscription) -> int:
+    """Tell the school its service is active: the access URL, never the password.
+
+    Goes to the service admin named on the subscription and the school's portal admins, each in
+    their language. This is the lifecycle's one "service is ready" message; when the mail outbox
+    lands, `_send` writes it as an outbox row instead of sending inline.
+    """
+    recipients = _school_recipients(subscription.organization)
+    known = {address.casefold() for addresses in recipients.values() for address in addresses}
+    if subscription.admin_email and subscription.admin_email.casefold() not in known:
+        recipients.setdefault("ko", []).append(subscription.admin_email)
+    tenant = subscription.tenant
+    path = reverse("school-subscription", args=[subscription.pk])
+    return _send(
+        "service_ready",
+        recipients=recipients,
+        context={
+            "subscription": subscription,
+            "access_url": tenant.access_url if tenant else "",
+            "has_temp_password": bool(tenant and tenant.temp_password),
+            "subscription_url": f"{settings.MARKET_BASE_URL.rstrip('/')}{path}",
+        },
     )
 
 

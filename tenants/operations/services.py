@@ -444,8 +444,13 @@ def tenant_purge(*, tenant: Tenant) -> Operation | None:
     return None
 
 
-def operation_retry_now(*, operation: Operation, requested_by: User | None = None) -> Operation:
-    """Staff: attempt a waiting, failed or attention-needing operation again, now."""
+def operation_retry_now(
+    *, operation: Operation, requested_by: User | None = None, message: str = ""
+) -> Operation:
+    """Staff: attempt a waiting, failed or attention-needing operation again, now.
+
+    `message` is the history's sentence when someone other than staff asked (a school).
+    """
     retryable = (Operation.State.QUEUED, Operation.State.FAILED, Operation.State.NEEDS_ATTENTION)
     if operation.state not in retryable:
         raise LifecycleError(
@@ -465,7 +470,7 @@ def operation_retry_now(*, operation: Operation, requested_by: User | None = Non
         record_event(
             tenant=tenant,
             kind="operation_retried",
-            message=_("Retry requested by staff."),
+            message=message or _("Retry requested by staff."),
             actor=requested_by,
             operation=operation,
         )

@@ -49,6 +49,16 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
     assert tenant.access_url.endswith("/app/hallym_univ")
     assert tenant.plan_code == "premium"
     assert reference_vendor.stats()["distinct_request_ids"]["activate"] == 1
+    # The worker tells the school its service is ready: the access URL, never the password.
+    ready_mails = wait_until(
+        lambda: [f for f in mail_files(sent_mail_dir) if tenant.access_url in f.read_text()],
+        timeout=15,
+        message="no 'service is ready' e-mail was sent",
+    )
+    assert len(ready_mails) == 1
+    ready_text = ready_mails[0].read_text()
+    assert "admin@hallym.ac.kr" in ready_text
+    assert not tenant.temp_password or tenant.temp_password not in ready_text
 
     # The calendar jobs take "today" as an argument, so time moves forward for the market's
     # schedule while the worker and the vendor keep their real clocks (and signatures stay fresh).
@@ -66,11 +76,15 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
     assert calendar.process_subscription_dates(today=subscription.ends_on)["expired"] == 0
     # The worker writes the e-mail file; wait for its content, not only for the file.
     renewal_mails = wait_until(
-        lambda: [f for f in mail_files(sent_mail_dir) if "admin@hallym.ac.kr" in f.read_text()],
+        lambda: [
+            f
+            for f in mail_files(sent_mail_dir)
+            if f not in ready_mails and "admin@hallym.ac.kr" in f.read_text()
+        ],
         timeout=15,
         message="no renewal notice was sent",
     )
-    assert len(mail_files(sent_mail_dir)) == 1
+    assert len(mail_files(sent_mail_dir)) == 2
     assert len(renewal_mails) == 1
     tenant.refresh_from_db()
     assert tenant.data_preserved is True

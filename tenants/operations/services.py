@@ -586,8 +586,17 @@ def tenant_record_status(*, tenant: Tenant, response: VendorResponse) -> Tenant:
     if response.ok:
         fields["last_status"] = response.body
     Tenant.objects.filter(pk=tenant.pk).update(**fields)
-    if reason and not tenant.drifted:
-        record_event(tenant=tenant, kind="drift_detected", message=reason)
+    # Every drift is recorded: a new one, and one whose difference changed while drifted (the
+    # vendor's side moved again); its end too. The same drift seen again hourly is not news.
+    if reason != (tenant.drift_reason if tenant.drifted else ""):
+        if reason:
+            record_event(tenant=tenant, kind="drift_detected", message=reason)
+        else:
+            record_event(
+                tenant=tenant,
+                kind="drift_resolved",
+                message=_("The vendor's status agrees with the market again."),
+            )
     for name, value in fields.items():
         setattr(tenant, name, value)
     return tenant

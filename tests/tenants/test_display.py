@@ -13,8 +13,9 @@ from tenants.display import Display, display_state, tenant_display_state, with_l
 from tenants.errors import LifecycleError
 from tenants.models import LifecycleEvent, Operation, Subscription, Tenant
 from tenants.recovery import subscription_retry_activation
+from tenants.scheduling import tenant_sync_status
 from tests.factories import SchoolAdminFactory, SubscriptionFactory
-from tests.support.stub_vendor import StubVendor, refuse, register_stub_service
+from tests.support.stub_vendor import StubVendor, refuse, register_stub_service, reply
 from tests.support.vendors import TEST_CREDENTIALS
 from tests.tenants.test_outcomes import activation, fresh, run, subscribe
 
@@ -203,3 +204,33 @@ def test_each_state_has_one_display(status, tenant_state, expected):
     assert state.code == expected
     assert state.explanation  # every state says what it means
     assert state.can_retry is False
+
+
+def test_every_drift_is_recorded_not_only_the_first(stub, service):
+    subscription = subscribe(service)
+    assert run(activation(subscription)) == "succeeded"
+    tenant = fresh(subscription.tenant)
+    body = {"tenant_id": tenant.tenant_id, "plan": "basic"}
+    stub.script(
+        "status",
+        reply(200, {**body, "status": "deactivated"}),  # drift
+        reply(200, {**body, "status": "deactivated"}),  # the same drift an hour later
+        reply(200, {**body, "status": "active", "plan": "premium"}),  # another difference
+        reply(200, {**body, "status": "active"}),  # agrees again
+        reply(200, {**body, "status": "deactivated"}),  # drifts again
+    )
+    for _ in range(5):
+        tenant = tenant_sync_status(tenant=fresh(tenant))
+    kinds = list(
+        LifecycleEvent.objects.filter(tenant=tenant, kind__startswith="drift")
+        .order_by("created_at", "id")
+        .values_list("kind", flat=True)
+    )
+    assert kinds == [
+        "drift_detected",
+        "drift_detected",
+        "drift_resolved",
+        "drift_detected",
+    ]
+    assert fresh(tenant).drifted is True
+    assert fresh(tenant).state == S.ACTIVE  # never overwritten

@@ -194,7 +194,7 @@ def subscription_state(request, pk: int):
     context = _state_context(subscription)
     if request.GET.get("cell"):
         return render(request, "tenants/partials/state_cell.html", context)
-    return render(request, "tenants/partials/state_panel.html", context)
+    return render(request, "tenants/partials/state_panel.html", {**context, "oob": True})
 
 
 @school_admin_required

@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from tenants.display import Display, display_state
 from tenants.models import Organization, Subscription
 
 
@@ -57,12 +58,16 @@ def send_service_ready(subscription: Subscription) -> int:
     if subscription.admin_email and subscription.admin_email.casefold() not in known:
         recipients.setdefault("ko", []).append(subscription.admin_email)
     tenant = subscription.tenant
+    if display_state(subscription).code != Display.ACTIVE:
+        return 0  # changed again before the e-mail went out (cancelled, failed): say nothing
     path = reverse("school-subscription", args=[subscription.pk])
     return _send(
         "service_ready",
         recipients=recipients,
         context={
             "subscription": subscription,
+            # A callable: the template calls it inside each recipient's language.
+            "display": lambda: display_state(subscription),
             "access_url": tenant.access_url if tenant else "",
             "has_temp_password": bool(tenant and tenant.temp_password),
             "subscription_url": f"{settings.MARKET_BASE_URL.rstrip('/')}{path}",

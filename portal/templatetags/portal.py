@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from tenants.display import display_state
+from tenants.display import display_state, tenant_display_state
 from tenants.models import Operation, Tenant
 
 register = template.Library()
@@ -59,6 +59,12 @@ def state_badge(obj, field: str = "state"):
 def display_badge(subscription):
     """The subscription's one displayed state (tenants.display) as a badge."""
     return {"display": display_state(subscription)}
+
+
+@register.inclusion_tag("partials/display_badge.html")
+def tenant_display_badge(tenant):
+    """A tenant's displayed state (that of its newest subscription) as a badge."""
+    return {"display": tenant_display_state(tenant)}
 
 
 @register.inclusion_tag("partials/health_badge.html")

@@ -234,3 +234,12 @@ def test_every_drift_is_recorded_not_only_the_first(stub, service):
     ]
     assert fresh(tenant).drifted is True
     assert fresh(tenant).state == S.ACTIVE  # never overwritten
+
+
+def test_no_ready_email_when_the_subscription_changed_before_it_went_out():
+    from tenants.emails import send_service_ready
+
+    subscription = SubscriptionFactory(status=Subscription.Status.CANCELLED)
+    mail.outbox.clear()
+    assert send_service_ready(subscription) == 0
+    assert mail.outbox == []

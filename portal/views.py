@@ -14,8 +14,8 @@ from services.models import Manifest
 from services.selectors import listed_services
 from tenants.errors import LifecycleError
 from tenants.models import Operation
+from tenants.operations.services import operation_cancel, operation_retry_now
 from tenants.selectors import school_dashboard
-from tenants.services import operation_cancel, operation_retry_now
 
 ROLE_HOMES = {"staff": "staff-overview", "vendor": "vendor-home", "school": "school-home"}
 

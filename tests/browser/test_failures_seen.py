@@ -12,7 +12,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from tenants.services import subscription_create
+from tenants.operations.services import subscription_create
 from tests.browser.conftest import require_chromium
 from tests.browser.test_portal_journeys import PASSWORD, SETTLE_MS, log_out, words
 from tests.factories import OrganizationFactory, SchoolAdminFactory, StaffFactory

@@ -8,12 +8,12 @@ import pytest
 from django.core import mail
 from django.utils import translation
 
-from tenants import dispatch
 from tenants.display import Display, display_state, tenant_display_state, with_last_operation
 from tenants.errors import LifecycleError
 from tenants.models import LifecycleEvent, Operation, Subscription, Tenant
+from tenants.operations import dispatch
+from tenants.operations.reconcile import tenant_sync_status
 from tenants.recovery import subscription_retry_activation
-from tenants.scheduling import tenant_sync_status
 from tests.factories import SchoolAdminFactory, SubscriptionFactory
 from tests.support.stub_vendor import StubVendor, refuse, register_stub_service, reply
 from tests.support.vendors import TEST_CREDENTIALS

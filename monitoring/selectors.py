@@ -24,6 +24,7 @@ from monitoring.models import (
 from monitoring.uptime import DayCount, UptimeStrip, uptime_strip
 from services.models import Service
 from services.standard.metrics import STANDARD_USAGE_METRICS
+from tenants.attention import LifecycleAttention, lifecycle_attention
 from tenants.models import Operation, Tenant
 
 UPTIME_DAYS = 90
@@ -181,6 +182,7 @@ class Dashboard:
     usage_counts: list[tuple[str, str, int]]  # (state, label, count)
     usage_month: date
     noncompliant: list[Service]
+    lifecycle: LifecycleAttention
 
 
 def dashboard(*, now: datetime | None = None) -> Dashboard:
@@ -224,6 +226,7 @@ def dashboard(*, now: datetime | None = None) -> Dashboard:
             .select_related("vendor")
             .order_by("usage_noncompliant_since")
         ),
+        lifecycle=lifecycle_attention(now=now, limit=20),
     )
 
 

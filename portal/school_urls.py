@@ -31,6 +31,11 @@ urlpatterns = [
         name="school-subscription-plan",
     ),
     path(
+        "subscriptions/<int:pk>/retry/",
+        views.subscription_retry_view,
+        name="school-subscription-retry",
+    ),
+    path(
         "subscriptions/<int:pk>/cancel/",
         views.subscription_cancel_view,
         name="school-subscription-cancel",

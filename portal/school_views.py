@@ -18,6 +18,7 @@ from monitoring.selectors import tenant_usage, usage_metrics
 from services.selectors import service_categories
 from tenants import selectors
 from tenants.credentials import tenant_reveal_credentials
+from tenants.display import display_state
 from tenants.errors import LifecycleError
 from tenants.forms import ChangePlanForm, InviteForm, RenewForm, SubscribeForm
 from tenants.models import Subscription
@@ -27,6 +28,7 @@ from tenants.operations.services import (
     subscription_create,
     subscription_renew,
 )
+from tenants.recovery import subscription_retry_activation
 from tenants.team import TeamError, team_invite
 
 
@@ -111,8 +113,7 @@ def subscribe(request, service_id: str):
             else:
                 messages.success(
                     request,
-                    _("Subscribed to %(service)s. The vendor is setting it up now.")
-                    % {"service": service.name},
+                    _("Subscription requested: %(service)s.") % {"service": service.name},
                 )
                 return _to_detail(subscription)
     else:
@@ -139,8 +140,8 @@ def subscribe(request, service_id: str):
 def subscription_list(request):
     subscriptions = list(selectors.school_subscriptions(organization=request.user.organization))
     live = [s for s in subscriptions if s.is_live]
-    for subscription in live:
-        subscription.settling = selectors.is_settling(subscription.tenant)
+    for subscription in subscriptions:
+        subscription.display = display_state(subscription)
     past = [s for s in subscriptions if not s.is_live]
     return render(request, "tenants/subscription_list.html", {"live": live, "past": past})
 
@@ -166,12 +167,14 @@ def _detail_context(request, subscription, **forms):
 
 
 def _state_context(subscription) -> dict:
-    tenant = subscription.tenant
+    display = display_state(subscription)
+    subscription.display = display
     return {
         "subscription": subscription,
-        "tenant": tenant,
-        "settling": selectors.is_settling(tenant),
-        "usable": subscription.is_live and selectors.is_usable(tenant),
+        "tenant": subscription.tenant,
+        "display": display,
+        "settling": display.settling,
+        "usable": display.usable,
     }
 
 
@@ -191,7 +194,7 @@ def subscription_state(request, pk: int):
     context = _state_context(subscription)
     if request.GET.get("cell"):
         return render(request, "tenants/partials/state_cell.html", context)
-    return render(request, "tenants/partials/state_panel.html", context)
+    return render(request, "tenants/partials/state_panel.html", {**context, "oob": True})
 
 
 @school_admin_required
@@ -266,6 +269,20 @@ def subscription_change_plan_view(request, pk: int):
         "tenants/subscription_detail.html",
         _detail_context(request, subscription, plan_form=form),
     )
+
+
+@school_admin_required
+@require_POST
+def subscription_retry_view(request, pk: int):
+    """Ask for another activation attempt after a failure (the vendor says it is fixed)."""
+    subscription = _subscription(request, pk)
+    try:
+        subscription_retry_activation(subscription=subscription, requested_by=request.user)
+    except LifecycleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Another activation attempt is on its way to the vendor."))
+    return _to_detail(subscription)
 
 
 @school_admin_required

@@ -6,9 +6,33 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from mailer.models import OutgoingMail
 from monitoring.models import Incident
 from services.models import Service, Vendor
-from tenants.models import Operation, Organization, Subscription, Tenant
+from tenants.attention import LIMIT, LifecycleAttention, Rows, lifecycle_attention
+from tenants.models import Organization, Subscription, Tenant
+
+MAIL_LATE_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class NeedsPerson:
+    """Everything a staff member should act on now; each list's count is its full count."""
+
+    lifecycle: LifecycleAttention
+    open_incidents: Rows
+    noncompliant_services: Rows
+    undelivered_mail: Rows
+
+    @property
+    def total(self) -> int:
+        mail = self.undelivered_mail.count
+        return (
+            self.lifecycle.total
+            + self.open_incidents.count
+            + self.noncompliant_services.count
+            + mail
+        )
 
 
 @dataclass(frozen=True)
@@ -17,9 +41,42 @@ class MarketOverview:
     vendors: int
     services_listed: int
     tenants_by_state: dict[str, int]
-    open_incidents: list
-    operations_needing_attention: list
+    needs_person: NeedsPerson
     subscriptions_expiring: list
+
+
+def _rows(queryset, limit: int = LIMIT) -> Rows:
+    rows = list(queryset[:limit])
+    count = len(rows) if len(rows) < limit else queryset.count()
+    return Rows(rows, count)
+
+
+def undelivered_mail(*, now=None, limit: int = LIMIT) -> Rows:
+    """Mail the outbox gave up on, or still pending an hour after it was written."""
+    now = now or timezone.now()
+    failed = OutgoingMail.objects.filter(state=OutgoingMail.State.FAILED)
+    late = OutgoingMail.objects.filter(
+        state=OutgoingMail.State.PENDING, created_at__lt=now - MAIL_LATE_AFTER
+    )
+    return _rows((failed | late).order_by("-created_at", "-pk"), limit)
+
+
+def needs_person(*, now=None) -> NeedsPerson:
+    now = now or timezone.now()
+    return NeedsPerson(
+        lifecycle=lifecycle_attention(now=now),
+        open_incidents=_rows(
+            Incident.objects.filter(closed_at__isnull=True)
+            .select_related("service")
+            .order_by("-opened_at")
+        ),
+        noncompliant_services=_rows(
+            Service.objects.filter(usage_noncompliant_since__isnull=False)
+            .select_related("vendor")
+            .order_by("usage_noncompliant_since")
+        ),
+        undelivered_mail=undelivered_mail(now=now),
+    )
 
 
 def market_overview(*, today=None) -> MarketOverview:
@@ -30,14 +87,7 @@ def market_overview(*, today=None) -> MarketOverview:
         vendors=Vendor.objects.count(),
         services_listed=Service.objects.filter(status=Service.Status.LISTED).count(),
         tenants_by_state=states,
-        open_incidents=list(
-            Incident.objects.filter(closed_at__isnull=True).select_related("service")[:50]
-        ),
-        operations_needing_attention=list(
-            Operation.objects.filter(state=Operation.State.NEEDS_ATTENTION).select_related(
-                "tenant__organization", "tenant__service"
-            )[:50]
-        ),
+        needs_person=needs_person(),
         subscriptions_expiring=list(
             Subscription.objects.filter(
                 status=Subscription.Status.ACTIVE,

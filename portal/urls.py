@@ -11,4 +11,14 @@ urlpatterns = [
     path("vendor/", views.vendor_home, name="vendor-home"),
     path("vendor/", include("portal.vendor_urls")),
     path("staff/overview/", views.staff_overview, name="staff-overview"),
+    path(
+        "staff/operations/<int:pk>/retry/",
+        views.staff_operation_retry,
+        name="staff-operation-retry",
+    ),
+    path(
+        "staff/operations/<int:pk>/cancel/",
+        views.staff_operation_cancel,
+        name="staff-operation-cancel",
+    ),
 ]

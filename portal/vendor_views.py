@@ -28,6 +28,7 @@ from services.services import (
     service_register,
     vendor_signup,
 )
+from tenants.display import tenants_with_display
 from tenants.models import Operation, Tenant
 
 TENANT_OPERATIONS_SHOWN = 5
@@ -283,7 +284,7 @@ def credentials_rotate(request, service_id: str):
 def service_tenants(request, service_id: str):
     service = _service(request, service_id)
     tenants = list(
-        Tenant.objects.filter(service=service)
+        tenants_with_display(Tenant.objects.filter(service=service))
         .select_related("organization")
         .order_by("organization__name")
     )
@@ -299,7 +300,11 @@ def service_tenants(request, service_id: str):
 @vendor_user_required
 def tenant_detail(request, service_id: str, pk: int):
     service = _service(request, service_id)
-    tenant = Tenant.objects.filter(service=service, pk=pk).select_related("organization").first()
+    tenant = (
+        tenants_with_display(Tenant.objects.filter(service=service, pk=pk))
+        .select_related("organization")
+        .first()
+    )
     if tenant is None:
         raise Http404("No such tenant.")
     return render(

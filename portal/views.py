@@ -1,15 +1,20 @@
 """The portal shell: the public home page and each role's landing page."""
 
+from django.contrib import messages
 from django.db.models import Count, Q
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from market.permissions import school_admin_required, vendor_user_required
 from monitoring.models import Incident
 from portal.selectors import market_overview
 from services.models import Manifest
 from services.selectors import listed_services
+from tenants.errors import LifecycleError
 from tenants.models import Operation
+from tenants.operations.services import operation_cancel, operation_retry_now
 from tenants.selectors import school_dashboard
 
 ROLE_HOMES = {"staff": "staff-overview", "vendor": "vendor-home", "school": "school-home"}
@@ -58,8 +63,47 @@ def vendor_home(request):
     )
 
 
+def _not_staff(request):
+    if request.user.is_authenticated and request.user.is_staff:
+        return None
+    return redirect(f"{reverse('admin:login')}?next={request.path}")
+
+
 def staff_overview(request):
-    """Counts that tell staff where to look; linked from the admin."""
-    if not (request.user.is_authenticated and request.user.is_staff):
-        return redirect(f"{reverse('admin:login')}?next={request.path}")
+    """What needs a person now, then the market's counts; linked from the admin."""
+    if refused := _not_staff(request):
+        return refused
     return render(request, "market/staff_overview.html", {"overview": market_overview()})
+
+
+def _staff_operation_action(request, pk: int, action, done: str):
+    if refused := _not_staff(request):
+        return refused
+    operation = get_object_or_404(Operation.objects.select_related("tenant"), pk=pk)
+    try:
+        action(operation, request.user)
+    except LifecycleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("staff-overview")
+
+
+@require_POST
+def staff_operation_retry(request, pk: int):
+    return _staff_operation_action(
+        request,
+        pk,
+        lambda operation, user: operation_retry_now(operation=operation, requested_by=user),
+        _("The operation is queued for another attempt now."),
+    )
+
+
+@require_POST
+def staff_operation_cancel(request, pk: int):
+    return _staff_operation_action(
+        request,
+        pk,
+        lambda operation, user: operation_cancel(operation=operation, cancelled_by=user),
+        _("The operation is cancelled; the market no longer calls the vendor for it."),
+    )

@@ -5,8 +5,10 @@ the change it announces; a worker sends them after commit, with retries.
 """
 
 from django.conf import settings
+from django.urls import reverse
 
 from mailer.services import mail_render_queue
+from tenants.display import Display, display_state
 from tenants.models import Organization, Subscription
 
 
@@ -46,6 +48,35 @@ def send_renewal_notice(subscription: Subscription) -> int:
         "renewal_notice",
         recipients=_school_recipients(subscription.organization),
         context={"subscription": subscription, "market_base_url": settings.MARKET_BASE_URL},
+    )
+
+
+def send_service_ready(subscription: Subscription) -> int:
+    """Tell the school its service is active: the access URL, never the password.
+
+    Goes to the service admin named on the subscription and the school's portal admins, each in
+    their language. This is the lifecycle's one "service is ready" message, queued in the outbox
+    like every other.
+    """
+    recipients = _school_recipients(subscription.organization)
+    known = {address.casefold() for addresses in recipients.values() for address in addresses}
+    if subscription.admin_email and subscription.admin_email.casefold() not in known:
+        recipients.setdefault("ko", []).append(subscription.admin_email)
+    tenant = subscription.tenant
+    if display_state(subscription).code != Display.ACTIVE:
+        return 0  # changed again before the e-mail went out (cancelled, failed): say nothing
+    path = reverse("school-subscription", args=[subscription.pk])
+    return _send(
+        "service_ready",
+        recipients=recipients,
+        context={
+            "subscription": subscription,
+            # A callable: the template calls it inside each recipient's language.
+            "display": lambda: display_state(subscription),
+            "access_url": tenant.access_url if tenant else "",
+            "has_temp_password": bool(tenant and tenant.temp_password),
+            "subscription_url": f"{settings.MARKET_BASE_URL.rstrip('/')}{path}",
+        },
     )
 
 

@@ -5,7 +5,9 @@ from django.utils.translation import gettext as _
 from market.errors import DomainError
 
 # Codes that mean "the current state conflicts" (409), not "your input is wrong" (422).
-CONFLICT_CODES = frozenset({"already_subscribed", "illegal_transition"})
+CONFLICT_CODES = frozenset(
+    {"already_subscribed", "illegal_transition", "already_revealed", "not_failed"}
+)
 
 
 class LifecycleError(DomainError):

@@ -14,22 +14,10 @@ from django.utils import timezone
 
 from services.models import Plan, Service
 from services.selectors import listed_services, service_categories, service_features
+from tenants.display import Display, display_state, with_last_operation
 from tenants.models import LifecycleEvent, Organization, Subscription, Tenant
 
 HISTORY_LIMIT = 50
-
-# Tenant states that settle by themselves: the portal polls while a tenant is in one of them.
-TRANSITIONAL_STATES = frozenset(
-    {
-        Tenant.State.REQUESTED,
-        Tenant.State.ACTIVATING,
-        Tenant.State.UPDATING,
-        Tenant.State.DEACTIVATING,
-        Tenant.State.REACTIVATING,
-        Tenant.State.PURGING,
-    }
-)
-
 
 # --- catalog ---------------------------------------------------------------------------------
 
@@ -133,7 +121,8 @@ def plans_in_live_use(*, service: Service) -> QuerySet[Plan]:
 
 
 def school_subscriptions(*, organization: Organization) -> QuerySet[Subscription]:
-    return (
+    """The school's subscriptions, each ready for `tenants.display.display_state`."""
+    return with_last_operation(
         Subscription.objects.filter(organization=organization)
         .select_related("service", "service__vendor", "plan", "tenant")
         .order_by("-created_at")
@@ -173,11 +162,8 @@ def newer_subscription(subscription: Subscription) -> Subscription | None:
     )
 
 
-def is_settling(tenant: Tenant | None) -> bool:
-    return tenant is not None and tenant.state in TRANSITIONAL_STATES
-
-
 def is_usable(tenant: Tenant | None) -> bool:
+    """The school can open the service (for a live subscription: `display_state(...).usable`)."""
     return tenant is not None and tenant.state in (Tenant.State.ACTIVE, Tenant.State.UPDATING)
 
 
@@ -217,7 +203,7 @@ def school_dashboard(*, organization: Organization, today=None) -> SchoolDashboa
         )
     )
     attention = [
-        s for s in live if s.tenant is not None and s.tenant.state == Tenant.State.NEEDS_ATTENTION
+        s for s in live if display_state(s).code in (Display.FAILED, Display.NEEDS_ATTENTION)
     ]
     expiring = [s for s in live if s.is_expiring(within_days=30, today=today)]
     subscribed = {s.service_id for s in live}

@@ -86,3 +86,18 @@ def mailoutbox(django_mail_patch_dns, _dj_autoclear_mailbox):
     from django.core import mail
 
     return DeliveredMailbox(mail.outbox)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Start every test in the default language (Korean).
+
+    A request through the test client activates the caller's language in this thread and
+    Django leaves it active after the response, so without this a test's language would
+    depend on the tests that ran before it.
+    """
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()

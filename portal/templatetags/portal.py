@@ -7,7 +7,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from tenants.models import Tenant
+from tenants.display import display_state, tenant_display_state
+from tenants.models import Operation, Tenant
 
 register = template.Library()
 
@@ -52,6 +53,18 @@ def state_badge(obj, field: str = "state"):
     value = getattr(obj, field, "")
     display = getattr(obj, f"get_{field}_display", None)
     return {"value": value, "label": display() if display else value}
+
+
+@register.inclusion_tag("partials/display_badge.html")
+def display_badge(subscription):
+    """The subscription's one displayed state (tenants.display) as a badge."""
+    return {"display": display_state(subscription)}
+
+
+@register.inclusion_tag("partials/display_badge.html")
+def tenant_display_badge(tenant):
+    """A tenant's displayed state (that of its newest subscription) as a badge."""
+    return {"display": tenant_display_state(tenant)}
 
 
 @register.inclusion_tag("partials/health_badge.html")
@@ -118,5 +131,13 @@ def nav_link(context, target: str, label: str, match: str = ""):
 def tenant_state_label(value: str) -> str:
     try:
         return Tenant.State(value).label
+    except ValueError:
+        return value
+
+
+@register.filter
+def operation_state_label(value: str) -> str:
+    try:
+        return Operation.State(value).label
     except ValueError:
         return value

@@ -4,6 +4,7 @@ from django.db.models import Prefetch, QuerySet
 
 from market.api.principal import Principal
 from market.models import User
+from tenants.display import tenants_with_display, with_last_operation
 from tenants.models import LifecycleEvent, Operation, Organization, Subscription, Tenant
 
 
@@ -29,14 +30,16 @@ def _scoped(queryset: QuerySet, principal: Principal, *, organization: str, vend
 
 
 def visible_subscriptions(principal: Principal) -> QuerySet[Subscription]:
-    subscriptions = Subscription.objects.select_related("organization", "service", "plan", "tenant")
+    subscriptions = with_last_operation(
+        Subscription.objects.select_related("organization", "service", "plan", "tenant")
+    )
     return _scoped(
         subscriptions, principal, organization="organization_id", vendor="service__vendor_id"
     )
 
 
 def visible_tenants(principal: Principal) -> QuerySet[Tenant]:
-    tenants = Tenant.objects.select_related("organization", "service")
+    tenants = tenants_with_display(Tenant.objects.select_related("organization", "service"))
     return _scoped(tenants, principal, organization="organization_id", vendor="service__vendor_id")
 
 

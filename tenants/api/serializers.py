@@ -1,12 +1,14 @@
 """Schools, subscriptions, tenants, operations and lifecycle events in the integrator API."""
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from market.api.base import StrictSerializer
 from market.models import User
 from services.api.selectors import catalog_services
 from services.models import Plan
+from tenants.display import Display, display_state, tenant_display_state
 from tenants.models import LifecycleEvent, Operation, Organization, Subscription, Tenant
 
 MAX_USERS_LIMIT = 1_000_000
@@ -40,7 +42,59 @@ class TenantRefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class DisplaySerializer(serializers.Serializer):
+    """What a person is shown: computed in tenants.display, the same for pages and e-mails."""
+
+    code = serializers.CharField(help_text="The same value as display_state.")
+    label = serializers.CharField(help_text="display_state in the caller's language.")
+    explanation = serializers.CharField(help_text="One localized sentence: what it means.")
+    detail = serializers.CharField(
+        help_text="The vendor's (or the market's) own message about a failure, quoted as is; "
+        "empty when there is none."
+    )
+    next_step = serializers.CharField(help_text="What to do next, localized; may be empty.")
+    can_retry = serializers.BooleanField(
+        help_text="True when the school may ask for another activation attempt "
+        "(POST /subscriptions/{id}/retry)."
+    )
+
+
+class _DisplayFields(serializers.Serializer):
+    """`display_state` and `display` from one computation per object."""
+
+    display_state = serializers.SerializerMethodField(
+        help_text="The one state shown to people for this subscription and its tenant: "
+        + ", ".join(Display.values)
+        + ". Unlike status (the contract) and tenant.state (the vendor's side), a refused "
+        "activation is 'failed'."
+    )
+    display = serializers.SerializerMethodField()
+
+    def _display(self, obj):
+        cached = getattr(obj, "_display_state", None)
+        if cached is None:
+            cached = self._compute_display(obj)
+            obj._display_state = cached
+        return cached
+
+    @extend_schema_field(serializers.ChoiceField(choices=Display.choices))
+    def get_display_state(self, obj) -> str:
+        return self._display(obj).code
+
+    @extend_schema_field(DisplaySerializer)
+    def get_display(self, obj) -> dict:
+        state = self._display(obj)
+        return {
+            "code": state.code,
+            "label": state.label,
+            "explanation": state.explanation,
+            "detail": state.detail,
+            "next_step": state.next_step,
+            "can_retry": state.can_retry,
+        }
+
+
+class SubscriptionSerializer(_DisplayFields, serializers.ModelSerializer):
     organization = serializers.CharField(source="organization.slug", help_text="School tenant id.")
     service = serializers.CharField(source="service.service_id")
     plan = serializers.CharField(source="plan.code")
@@ -61,13 +115,27 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "admin_email",
             "admin_name",
             "tenant",
+            "display_state",
+            "display",
             "created_at",
             "ended_at",
         ]
         read_only_fields = fields
 
+    def _compute_display(self, obj):
+        return display_state(obj)
 
-class TenantSerializer(serializers.ModelSerializer):
+
+class TemporaryPasswordSerializer(serializers.Serializer):
+    temp_password = serializers.CharField(
+        help_text="The temporary admin password the vendor returned. The market erases it as it "
+        "answers: this is the only time it can be read."
+    )
+    revealed_at = serializers.DateTimeField(help_text="When it was read (and erased).")
+    access_url = serializers.CharField(help_text="Where to sign in with it.")
+
+
+class TenantSerializer(_DisplayFields, serializers.ModelSerializer):
     organization = serializers.CharField(source="organization.slug")
     service = serializers.CharField(source="service.service_id")
     last_status = serializers.JSONField(
@@ -94,9 +162,14 @@ class TenantSerializer(serializers.ModelSerializer):
             "last_status_at",
             "drifted",
             "drift_reason",
+            "display_state",
+            "display",
             "created_at",
         ]
         read_only_fields = fields
+
+    def _compute_display(self, obj):
+        return tenant_display_state(obj)
 
 
 class OperationSerializer(serializers.ModelSerializer):

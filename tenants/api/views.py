@@ -40,8 +40,11 @@ from tenants.api.serializers import (
     SubscriptionCreateSerializer,
     SubscriptionRenewSerializer,
     SubscriptionSerializer,
+    TemporaryPasswordSerializer,
     TenantSerializer,
 )
+from tenants.credentials import tenant_reveal_credentials
+from tenants.errors import LifecycleError
 from tenants.models import LifecycleEvent, Subscription
 from tenants.operations.services import (
     operation_cancel,
@@ -51,6 +54,7 @@ from tenants.operations.services import (
     subscription_create,
     subscription_renew,
 )
+from tenants.recovery import subscription_retry_activation
 
 IDEMPOTENCY_KEY_HEADER = "HTTP_IDEMPOTENCY_KEY"
 LIFECYCLE_PROBLEMS = problems(
@@ -234,6 +238,68 @@ class SubscriptionViewSet(ReadOnlyApiViewSet):
         subscription_cancel(subscription=subscription, cancelled_by=self.principal.user)
         subscription = self.get_queryset().get(pk=subscription.pk)
         return _change_response(subscription, deactivation_of(subscription))
+
+    @extend_schema(
+        summary="Ask for another activation attempt after a failure (school)",
+        description=(
+            "When the vendor refused the activation (display_state 'failed', display.can_retry "
+            "true) and says it has fixed the cause, queue the activation again: 202 with the "
+            "operation to poll. Any other state is refused with a 409 problem naming the current "
+            "state, and nothing changes."
+        ),
+        request=EmptyBodySerializer,
+        responses={202: SubscriptionChangeSerializer, **LIFECYCLE_PROBLEMS},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        subscription = self.get_object()
+        require_scope(request, STAFF, ORGANIZATION)
+        _validated(EmptyBodySerializer, request.data)
+        operation = subscription_retry_activation(
+            subscription=subscription, requested_by=self.principal.user
+        )
+        subscription = self.get_queryset().get(pk=subscription.pk)
+        return _change_response(subscription, operation)
+
+    @extend_schema(
+        summary="Read the temporary admin password once (school)",
+        description=(
+            "Returns the temporary admin password the vendor created with the tenant, and erases "
+            "it in the same transaction: the portal's 'show once' button and this call share it, "
+            "so whichever comes first reads it and every later call gets a 409 problem saying "
+            "when it was read. Only the school's own token may call it (staff and vendors get "
+            "403). The answer is never cached (Cache-Control: no-store)."
+        ),
+        request=EmptyBodySerializer,
+        responses={
+            200: TemporaryPasswordSerializer,
+            **problems(
+                p409="The password was already read (and erased); the problem says when.",
+                p422="The vendor sent no temporary password for this service.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="temporary-password")
+    def temporary_password(self, request, pk=None):
+        subscription = self.get_object()
+        require_scope(request, ORGANIZATION)
+        _validated(EmptyBodySerializer, request.data)
+        tenant = subscription.tenant
+        if tenant is None:
+            raise LifecycleError(
+                _("The vendor sent no temporary password for this service."), code="none"
+            )
+        password = tenant_reveal_credentials(tenant=tenant, user=self.principal.user)
+        body = TemporaryPasswordSerializer(
+            {
+                "temp_password": password,
+                "revealed_at": tenant.credentials_revealed_at,
+                "access_url": tenant.access_url,
+            }
+        ).data
+        response = Response(body)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @extend_schema_view(

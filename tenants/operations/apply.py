@@ -185,6 +185,7 @@ def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
         tenant.drifted = False
         tenant.drift_reason = ""
         message = _("Reactivated by the vendor.") if reactivated else _("Activated by the vendor.")
+        _send_service_ready_after_commit(operation)
     elif kind == K.DEACTIVATE:
         states.move(tenant, S.DEACTIVATED)
         gone = body.get("gone")
@@ -251,12 +252,35 @@ def _maybe_send_renewal_notice(operation: Operation) -> None:
         )
 
 
+def _send_service_ready_after_commit(operation: Operation) -> None:
+    if operation.subscription_id is None:
+        return
+    subscription_id = operation.subscription_id
+    transaction.on_commit(
+        lambda: emails.send_service_ready(
+            Subscription.objects.select_related("organization", "service", "plan", "tenant").get(
+                pk=subscription_id
+            )
+        )
+    )
+
+
+def _alert_staff_after_commit(operation: Operation) -> None:
+    operation_id = operation.pk
+    transaction.on_commit(
+        lambda: emails.send_staff_attention_alert(
+            Operation.objects.select_related("tenant__service").get(pk=operation_id)
+        )
+    )
+
+
 def _fail(operation: Operation, tenant: Tenant, message: str) -> str:
     operation_move(operation, OS.FAILED)
     if operation.kind == K.UPDATE:
         states.move(tenant, S.ACTIVE)  # the plan stays as it was
     else:
         states.move(tenant, S.NEEDS_ATTENTION, reason=message)
+        _alert_staff_after_commit(operation)  # the school is told staff knows: make it true
     record_event(
         tenant=tenant,
         kind=f"{operation.kind}_failed",

@@ -444,8 +444,13 @@ def tenant_purge(*, tenant: Tenant) -> Operation | None:
     return None
 
 
-def operation_retry_now(*, operation: Operation, requested_by: User | None = None) -> Operation:
-    """Staff: attempt a waiting, failed or attention-needing operation again, now."""
+def operation_retry_now(
+    *, operation: Operation, requested_by: User | None = None, message: str = ""
+) -> Operation:
+    """Staff: attempt a waiting, failed or attention-needing operation again, now.
+
+    `message` is the history's sentence when someone other than staff asked (a school).
+    """
     retryable = (Operation.State.QUEUED, Operation.State.FAILED, Operation.State.NEEDS_ATTENTION)
     if operation.state not in retryable:
         raise LifecycleError(
@@ -465,7 +470,7 @@ def operation_retry_now(*, operation: Operation, requested_by: User | None = Non
         record_event(
             tenant=tenant,
             kind="operation_retried",
-            message=_("Retry requested by staff."),
+            message=message or _("Retry requested by staff."),
             actor=requested_by,
             operation=operation,
         )
@@ -584,8 +589,17 @@ def tenant_record_status(*, tenant: Tenant, response: VendorResponse) -> Tenant:
     if response.ok:
         fields["last_status"] = response.body
     Tenant.objects.filter(pk=tenant.pk).update(**fields)
-    if reason and not tenant.drifted:
-        record_event(tenant=tenant, kind="drift_detected", message=reason)
+    # Every drift is recorded: a new one, and one whose difference changed while drifted (the
+    # vendor's side moved again); its end too. The same drift seen again hourly is not news.
+    if reason != (tenant.drift_reason if tenant.drifted else ""):
+        if reason:
+            record_event(tenant=tenant, kind="drift_detected", message=reason)
+        else:
+            record_event(
+                tenant=tenant,
+                kind="drift_resolved",
+                message=_("The vendor's status agrees with the market again."),
+            )
     for name, value in fields.items():
         setattr(tenant, name, value)
     return tenant

@@ -181,6 +181,10 @@ def school_subscribes_and_cancels(page, t, *, service, school_admin, lang, shots
     access = page.get_by_test_id("access-url")
     access.wait_for()
     assert access.inner_text().endswith(f"/app/{school_admin.organization.slug}")
+    # One displayed state everywhere: the header and the facts follow the polled panel.
+    assert page.locator("#header-state").inner_text().strip() == t("Active")
+    assert page.get_by_test_id("facts-state").inner_text().strip() == t("Active")
+    assert t("The vendor is setting up the service for your school.") not in page.content()
     if collect_usage(school_admin.organization, service):
         page.reload()
         assert page.locator("svg.chart .chart-bar").count() >= 3

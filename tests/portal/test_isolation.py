@@ -53,6 +53,7 @@ def school_object_urls(subscription_pk):
         ("post", "school-subscription-credentials", reverse("school-subscription-credentials", args=[subscription_pk])),
         ("post", "school-subscription-renew", reverse("school-subscription-renew", args=[subscription_pk])),
         ("post", "school-subscription-plan", reverse("school-subscription-plan", args=[subscription_pk])),
+        ("post", "school-subscription-retry", reverse("school-subscription-retry", args=[subscription_pk])),
         ("get", "school-subscription-cancel", reverse("school-subscription-cancel", args=[subscription_pk])),
         ("post", "school-subscription-cancel", reverse("school-subscription-cancel", args=[subscription_pk])),
     ]  # fmt: skip

@@ -94,3 +94,36 @@ def test_the_admin_change_lists_take_the_same_queries_with_many_more_rows(world,
     after = queries_of(client, url)
     assert after == before
     assert after <= MAX_QUERIES
+
+
+def test_the_staff_overview_takes_the_same_queries_with_many_more_problems(world, as_user):
+    from tenants.models import Tenant
+
+    client = as_user(StaffFactory())
+    url = reverse("staff-overview")
+    before = queries_of(client, url)
+    for state in (Operation.State.FAILED, Operation.State.NEEDS_ATTENTION):
+        for _ in range(MORE // 2):
+            subscription = SubscriptionFactory(organization=OrganizationFactory())
+            Operation.objects.create(
+                tenant=subscription.tenant, subscription=subscription,
+                kind=Operation.Kind.ACTIVATE, state=state,
+            )  # fmt: skip
+            Tenant.objects.filter(pk=subscription.tenant_id).update(drifted=True)
+    after = queries_of(client, url)
+    assert after == before
+    assert after <= MAX_QUERIES, after
+    page = client.get(url).content.decode()
+    assert page.count('data-testid="failed-row"') == MORE // 2 + 2  # the world's own two
+
+
+def test_a_subscription_page_takes_the_same_queries_however_long_its_history(world, as_user):
+    client = as_user(world.admin_a)
+    url = reverse("school-subscription", args=[world.subscription_a.pk])
+    before = queries_of(client, url)
+    for _ in range(MORE):
+        Operation.objects.create(
+            tenant=world.subscription_a.tenant, subscription=world.subscription_a,
+            kind=Operation.Kind.UPDATE, state=Operation.State.SUCCEEDED,
+        )  # fmt: skip
+    assert queries_of(client, url) == before

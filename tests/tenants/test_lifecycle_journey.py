@@ -50,6 +50,16 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
     assert tenant.access_url.endswith("/app/hallym_univ")
     assert tenant.plan_code == "premium"
     assert reference_vendor.stats()["distinct_request_ids"]["activate"] == 1
+    # The worker tells the school its service is ready: the access URL, never the password.
+    ready_mails = wait_until(
+        lambda: [f for f in mail_files(sent_mail_dir) if tenant.access_url in f.read_text()],
+        timeout=15,
+        message="no 'service is ready' e-mail was sent",
+    )
+    assert len(ready_mails) == 1
+    ready_text = ready_mails[0].read_text()
+    assert "admin@hallym.ac.kr" in ready_text
+    assert not tenant.temp_password or tenant.temp_password not in ready_text
 
     # The calendar jobs take "today" as an argument, so time moves forward for the market's
     # schedule while the worker and the vendor keep their real clocks (and signatures stay fresh).
@@ -80,8 +90,9 @@ def test_subscribe_expire_and_renew_through_a_real_worker(
         message="no renewal notice was sent",
     )
     assert len(renewal_mails) == 1
-    assert len(mail_files(sent_mail_dir)) == 2, "each notice once"
-    assert OutgoingMail.objects.filter(state=OutgoingMail.State.SENT).count() == 2
+    # The "service is ready" e-mail, the expiry notice and the renewal notice: each once.
+    assert len(mail_files(sent_mail_dir)) == 3, "each notice once"
+    assert OutgoingMail.objects.filter(state=OutgoingMail.State.SENT).count() == 3
     tenant.refresh_from_db()
     assert tenant.data_preserved is True
     assert tenant.reactivation_deadline is not None

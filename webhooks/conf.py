@@ -35,5 +35,6 @@ def secret_overlap_hours() -> int:
     return int(getattr(settings, "WEBHOOK_SECRET_OVERLAP_HOURS", 24))
 
 
-def require_https() -> bool:
-    return bool(getattr(settings, "WEBHOOK_REQUIRE_HTTPS", not settings.DEBUG))
+def http_allowed(host: str) -> bool:
+    """Plain http only to the development hosts staff listed (the same list as for vendors)."""
+    return host.lower() in {h.lower() for h in getattr(settings, "VENDOR_HTTP_ALLOWED_HOSTS", [])}

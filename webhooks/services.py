@@ -54,16 +54,16 @@ def _check_url(url: str) -> str:
         scheme, host, port = split_url(url)
     except BlockedAddress as error:
         raise WebhookError(str(error), code="url_refused", field="url") from None
-    if conf.require_https() and scheme != "https":
+    try:
+        check_url(url)  # every address of the host must be public (or allowlisted by staff)
+    except BlockedAddress as error:
+        raise WebhookError(str(error), code="url_private", field="url") from None
+    if scheme != "https" and not conf.http_allowed(host):
         raise WebhookError(
             _("Use an https:// URL: webhooks are only sent over TLS."),
             code="url_not_https",
             field="url",
         )
-    try:
-        check_url(url)  # every address of the host must be public (or allowlisted by staff)
-    except BlockedAddress as error:
-        raise WebhookError(str(error), code="url_private", field="url") from None
     try:
         sock = connect_checked(host, port, conf.connect_timeout(), [])
     except (OSError, BlockedAddress) as error:

@@ -1,0 +1,180 @@
+"""/api/v1/webhooks: endpoints of the caller's organisation, their deliveries, tests, resends."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from market.api.base import ApiViewMixin
+from market.api.exceptions import ProblemException
+from market.api.pagination import NewestFirstCursorPagination
+from webhooks import services
+from webhooks.api.serializers import (
+    DeliverySerializer,
+    EndpointCreateSerializer,
+    EndpointSerializer,
+    EndpointUpdateSerializer,
+    EndpointWithSecretSerializer,
+    RotateSecretSerializer,
+    TestEventSerializer,
+)
+from webhooks.selectors import endpoint_deliveries, visible_endpoints
+
+_STATUS = {"too_many_endpoints": 409, "payload_too_large": 413}
+
+
+def _problem(error: services.WebhookError) -> ProblemException:
+    return ProblemException(
+        status_code=_STATUS.get(error.code, 422),
+        slug=f"webhook-{error.code.replace('_', '-')}",
+        title=_("The webhook request was refused"),
+        detail=error.message,
+        errors=[{"field": error.field, "message": error.message}],
+    )
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class DeliveryPagination(NewestFirstCursorPagination):
+    ordering = ("-id",)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List webhook endpoints", tags=["webhooks"]),
+    retrieve=extend_schema(summary="Get a webhook endpoint", tags=["webhooks"]),
+    destroy=extend_schema(summary="Delete a webhook endpoint", tags=["webhooks"]),
+)
+class EndpointViewSet(
+    ApiViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    GenericViewSet,
+):
+    serializer_class = EndpointSerializer
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self):
+        return visible_endpoints(self.principal)
+
+    @extend_schema(
+        summary="Register a webhook endpoint",
+        description=(
+            "Deliveries follow Standard Webhooks (webhook-id, webhook-timestamp, "
+            "webhook-signature). The answer holds the `whsec_` secret. Refused: private or "
+            "unreachable URLs, http outside development, unknown event types."
+        ),
+        request=EndpointCreateSerializer,
+        responses={201: EndpointWithSecretSerializer},
+        tags=["webhooks"],
+    )
+    def create(self, request):
+        data = _validated(EndpointCreateSerializer, request.data)
+        try:
+            endpoint = services.endpoint_create(
+                principal=self.principal, created_by=self.principal.user, **data
+            )
+        except services.WebhookError as error:
+            raise _problem(error) from None
+        return Response(EndpointWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a webhook endpoint (is_active: true enables it again)",
+        request=EndpointUpdateSerializer,
+        responses={200: EndpointSerializer},
+        tags=["webhooks"],
+    )
+    def partial_update(self, request, pk=None):
+        endpoint = self.get_object()
+        data = _validated(EndpointUpdateSerializer, request.data)
+        try:
+            endpoint = services.endpoint_update(endpoint=endpoint, **data)
+        except services.WebhookError as error:
+            raise _problem(error) from None
+        return Response(EndpointSerializer(endpoint).data)
+
+    def perform_destroy(self, instance):
+        services.endpoint_delete(endpoint=instance)
+
+    @extend_schema(
+        summary="Show the endpoint's signing secret",
+        responses={200: EndpointWithSecretSerializer},
+        tags=["webhooks"],
+    )
+    @action(detail=True, methods=["get"])
+    def secret(self, request, pk=None):
+        return Response(EndpointWithSecretSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Rotate the signing secret (the old one also signs during the overlap)",
+        request=RotateSecretSerializer,
+        responses={200: EndpointWithSecretSerializer},
+        tags=["webhooks"],
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        endpoint = self.get_object()
+        data = _validated(RotateSecretSerializer, request.data)
+        try:
+            endpoint = services.endpoint_rotate_secret(endpoint=endpoint, **data)
+        except services.WebhookError as error:
+            raise _problem(error) from None
+        return Response(EndpointWithSecretSerializer(endpoint).data)
+
+    @extend_schema(
+        summary="Send a webhook.test event to this endpoint",
+        request=TestEventSerializer,
+        responses={202: DeliverySerializer},
+        tags=["webhooks"],
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        endpoint = self.get_object()
+        data = _validated(TestEventSerializer, request.data)
+        try:
+            delivery = services.endpoint_send_test(
+                endpoint=endpoint, message=data["message"], actor=self.principal
+            )
+        except services.WebhookError as error:
+            raise _problem(error) from None
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="The endpoint's deliveries with their attempt log (newest first)",
+        responses={200: DeliverySerializer(many=True)},
+        tags=["webhooks"],
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        endpoint = self.get_object()
+        paginator = DeliveryPagination()
+        queryset = endpoint_deliveries(endpoint).prefetch_related("attempt_log")
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Send a delivery again, under the same webhook-id",
+        request=None,
+        responses={202: DeliverySerializer},
+        tags=["webhooks"],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"deliveries/(?P<delivery_pk>[0-9]{1,18})/resend",
+    )
+    def resend(self, request, pk=None, delivery_pk=None):
+        endpoint = self.get_object()
+        delivery = get_object_or_404(endpoint.deliveries, pk=delivery_pk)
+        try:
+            delivery = services.delivery_resend(delivery=delivery)
+        except services.WebhookError as error:
+            raise _problem(error) from None
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

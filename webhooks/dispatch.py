@@ -212,8 +212,8 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
             status_code=result.status,
             response_body=result.content.decode(errors="replace")[:4000],
             latency_ms=result.latency_ms,
-            error_kind=result.error_kind,
-            error=result.error,
+            error_kind=result.error_kind or "",
+            error=(result.error or "")[:500],
         )
         if delivery.state != S.IN_FLIGHT:
             return "reclaimed-meanwhile"
@@ -225,7 +225,7 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
             endpoint.save(update_fields=["consecutive_failures", "last_success_at", "updated_at"])
             _queue_next_in_order(delivery)
             return "delivered"
-        delivery.last_error = result.error[:500]
+        delivery.last_error = (result.error or "")[:500]
         schedule = conf.retry_schedule()
         retry_index = delivery.attempts - 1
         if manual:  # "send again" is one attempt: no retries of its own

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from events.models import Event
 from events.registry import EVENT_TYPES
 from events.services import EventError, event_record
-from services.vendor_client.guard import BlockedAddress, check_url, split_url
-from services.vendor_client.transport import connect_checked
+from market.lib.outbound.guard import BlockedAddress, check_url, split_url
+from market.lib.outbound.transport import connect_checked
 from webhooks import conf, dispatch, signing
 from webhooks.models import Delivery, Endpoint
 

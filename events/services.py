@@ -67,6 +67,18 @@ class Actor:
         return cls.of(getattr(who, "user", None))
 
 
+def _notify_after_commit(event_ids: list[int]) -> None:
+    """Tell the subscribers about these events once the transaction commits (never if it
+    rolls back: Django drops the callbacks of a rolled-back block)."""
+    if _subscribers and event_ids:
+        transaction.on_commit(lambda: [_tell(event_id) for event_id in event_ids])
+
+
+def _tell(event_id: int) -> None:
+    for callback in list(_subscribers):
+        callback(event_id)
+
+
 def max_payload_bytes() -> int:
     return int(getattr(settings, "EVENTS_MAX_PAYLOAD_BYTES", 64 * 1024))
 
@@ -77,7 +89,7 @@ def event_subscribe(callback: Callable[[int], None]) -> None:
         _subscribers.append(callback)
 
 
-def _ids(objects: dict) -> dict:
+def _ids(objects: dict, *, lookup_vendor: bool = True) -> dict:
     ids = {}
     for name in ("organization", "vendor", "service", "subscription", "tenant"):
         obj = objects.get(name)
@@ -91,7 +103,7 @@ def _ids(objects: dict) -> dict:
             if isinstance(value, int):
                 ids.setdefault(name, value)
     service = objects.get("service")
-    if "vendor_id" not in ids and ids.get("service_id"):
+    if lookup_vendor and "vendor_id" not in ids and ids.get("service_id"):
         from django.apps import apps
 
         service_model = apps.get_model("services", "Service")
@@ -176,7 +188,66 @@ def event_record(
         payload=payload,
         **_ids(objects),
     )
-    event_id = event.pk
-    for callback in list(_subscribers):
-        transaction.on_commit(lambda callback=callback: callback(event_id))
+    _notify_after_commit([event.pk])
     return event
+
+
+def event_record_many(*, type: str, items, actor=None) -> list[Event]:
+    """Record one event of ``type`` per item (a dict of objects, as event_record takes them) in
+    a fixed number of queries, for the bulk writers (health sweep, usage, statements)."""
+    items = list(items)
+    if not items:
+        return []
+    who = Actor.of(actor)
+    version = event_type(type).version
+    rows = []
+    for item in items:
+        objects = {name: item.get(name) for name in _OBJECT_NAMES}
+        payload = event_payload(type=type, objects=objects, data=item.get("data"))
+        ids = _ids(objects, lookup_vendor=False)  # vendor ids are looked up below, in one query
+        service_id = ids.get("service_id")
+        rows.append((payload, ids, service_id))
+    from django.apps import apps
+
+    service_ids = {
+        service_id for _p, ids, service_id in rows if service_id and "vendor_id" not in ids
+    }
+    vendors = (
+        dict(
+            apps.get_model("services", "Service")
+            .objects.filter(pk__in=service_ids)
+            .values_list("pk", "vendor_id")
+        )
+        if service_ids
+        else {}
+    )
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                type=type,
+                schema_version=version,
+                actor_kind=who.kind,
+                actor_label=who.label[:150],
+                actor_user_id=who.user_id,
+                actor_token_id=who.token_id,
+                payload=payload,
+                **{"vendor_id": vendors.get(service_id), **ids},
+            )
+            for payload, ids, service_id in rows
+        ]
+    )
+    _notify_after_commit([event.pk for event in events if event.pk is not None])
+    return events
+
+
+_OBJECT_NAMES = (
+    "organization",
+    "vendor",
+    "service",
+    "subscription",
+    "tenant",
+    "incident",
+    "usage_report",
+    "statement",
+    "webhook_endpoint",
+)

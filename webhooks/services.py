@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 from datetime import timedelta
 
 from django.db import transaction
@@ -13,8 +11,8 @@ from django.utils.translation import gettext as _
 from events.models import Event
 from events.registry import EVENT_TYPES
 from events.services import EventError, event_record
+from market.lib.outbound import request
 from market.lib.outbound.guard import BlockedAddress, check_url, split_url
-from market.lib.outbound.transport import connect_checked
 from webhooks import conf, dispatch, signing
 from webhooks.models import Delivery, Endpoint
 
@@ -64,18 +62,21 @@ def _check_url(url: str) -> str:
             code="url_not_https",
             field="url",
         )
-    try:
-        sock = connect_checked(host, port, conf.connect_timeout(), [])
-    except (OSError, BlockedAddress) as error:
+    # Any HTTP answer (a 405 too) proves the receiver is up; no answer at all refuses it.
+    probe = request(
+        "HEAD",
+        url,
+        connect_timeout=conf.connect_timeout(),
+        total_timeout=conf.connect_timeout(),
+        max_bytes=1024,
+    )
+    if probe.status is None:
         raise WebhookError(
             _("%(host)s:%(port)s cannot be reached (%(error)s): start the receiver first.")
-            % {"host": host, "port": port, "error": error},
-            code="url_unreachable",
+            % {"host": host, "port": port, "error": probe.error},
+            code="url_private" if probe.error_kind == "blocked" else "url_unreachable",
             field="url",
-        ) from None
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
+        )
     return url
 
 

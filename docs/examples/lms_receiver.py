@@ -4,7 +4,6 @@ pip install standardwebhooks
 WEBHOOK_SECRET=whsec_... python lms_receiver.py  # then register http(s)://<this host>:8080/hooks
 """
 
-import json
 import os
 from http.server import BaseHTTPRequestHandler, HTTPServer
 

@@ -292,13 +292,15 @@ USAGE_COLLECTION_THREADS = env_int("USAGE_COLLECTION_THREADS", 32, minimum=1)
 USAGE_CHUNK_SIZE = env_int("USAGE_CHUNK_SIZE", 200, minimum=1)
 
 # --- Webhooks (webhooks/conf.py documents each) --------------------------------
-WEBHOOK_RETRY_SCHEDULE_SECONDS = [
-    int(value)
-    for value in env_list(
-        "WEBHOOK_RETRY_SCHEDULE_SECONDS",
-        ["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "72000"],
+_webhook_schedule = env_list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+    ["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "72000"],
+)
+if not all(value.isdigit() for value in _webhook_schedule):
+    raise EnvError(
+        "WEBHOOK_RETRY_SCHEDULE_SECONDS must be whole seconds separated by commas, e.g. 5,300,1800."
     )
-]
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [int(value) for value in _webhook_schedule]
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 30, minimum=1)
 WEBHOOK_TOTAL_TIMEOUT = float(env_int("WEBHOOK_TOTAL_TIMEOUT_MS", 10000, minimum=1)) / 1000
 WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = env_int("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", 2, minimum=1)

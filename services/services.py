@@ -344,6 +344,15 @@ def credential_rotate(*, service: Service, overlap_hours: int | None = None) -> 
     return issued
 
 
+def service_unlist(*, service: Service, unlisted_by: User | None = None) -> Service:
+    """Take a service out of the catalog; live subscriptions keep running."""
+    with transaction.atomic():
+        service.status = Service.Status.UNLISTED
+        service.save(update_fields=["status", "updated_at"])
+        event_record(type="service.unlisted", actor=unlisted_by, service=service)
+    return service
+
+
 def service_approve(*, service: Service) -> Service:
     """Staff approval: list a service that waited for review."""
     with transaction.atomic():

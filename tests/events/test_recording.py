@@ -127,3 +127,10 @@ def test_an_unknown_type_or_a_payload_off_its_schema_is_refused():
     with pytest.raises(EventError, match="reactivation"):
         event_record(type="tenant.activation_requested", tenant=subscription.tenant, data={})
     assert not Event.objects.exists()
+
+
+def test_unlisting_a_service_records_it(service):
+    from services.services import service_unlist
+
+    service_unlist(service=service)
+    assert _types(service_id=service.pk)[-1] == "service.unlisted"

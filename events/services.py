@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,16 +134,21 @@ def event_payload(*, type: str, objects: dict, data: dict | None = None) -> dict
             code="payload_too_large",
             field="data",
         )
-    try:
-        jsonschema.validate(payload, known.payload_schema())
-    except jsonschema.ValidationError as error:
+    error = next(iter(_validator(type).iter_errors(payload)), None)
+    if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise EventError(
             f"The {type} payload does not match its schema at {where}: {error.message}",
             code="payload_invalid",
             field="data",
-        ) from None
+        )
     return payload
+
+
+@functools.cache
+def _validator(type: str) -> jsonschema.Draft202012Validator:
+    schema = event_type(type).payload_schema()
+    return jsonschema.Draft202012Validator(schema, format_checker=None)
 
 
 def event_record(

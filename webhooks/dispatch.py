@@ -228,10 +228,7 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
         delivery.last_error = (result.error or "")[:500]
         schedule = conf.retry_schedule()
         retry_index = delivery.attempts - 1
-        if manual:  # "send again" is one attempt: no retries of its own
-            delivery.state, delivery.finished_at = S.FAILED, now
-            outcome = "failed-again"
-        elif retry_index < len(schedule) and now - delivery.created_at < GIVE_UP_AFTER:
+        if retry_index < len(schedule) and now - delivery.created_at < GIVE_UP_AFTER:
             delay = schedule[retry_index]
             delivery.state = S.PENDING
             delivery.next_attempt_at = now + timedelta(seconds=delay)
@@ -247,7 +244,8 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
         endpoint.consecutive_failures += 1
         endpoint.save(update_fields=["consecutive_failures", "updated_at"])
         if endpoint.is_active and (
-            endpoint.consecutive_failures >= conf.disable_after_failures() or outcome == "gave-up"
+            endpoint.consecutive_failures >= conf.disable_after_failures()
+            or (outcome == "gave-up" and not manual)  # "send again" never disables by itself
         ):
             endpoint_disable(
                 endpoint=endpoint,

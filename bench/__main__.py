@@ -7,6 +7,7 @@
     python -m bench activation --size 1000   bulk activation against a 200 ms vendor, cap 20
     python -m bench usage --size 10000       the month's usage collection and the billing run
     python -m bench pages --size 2000        pages and API lists at N and 10 x N tenants
+    python -m bench webhooks                 10,000 events to 100 endpoints answering in 50 ms
     python -m bench engine --endpoints 10000 the sweep engine alone, in-process (no worker)
     python -m bench report                   docs/performance.md again from the last run's
                                              var/bench/results.json (measures nothing)
@@ -49,10 +50,10 @@ ENGINE_FLAGS = ("--endpoints", "--no-db", "--workers", "--database-url", "--tota
 
 
 def _modules() -> dict:
-    from bench import activation, pages, sweep, usage
+    from bench import activation, pages, sweep, usage, webhooks
 
     return {"sweep": sweep, "exporter": sweep, "activation": activation, "usage": usage,
-            "pages": pages}  # fmt: skip
+            "pages": pages, "webhooks": webhooks}  # fmt: skip
 
 
 def _add_engine_arguments(parser: argparse.ArgumentParser, *, legacy: bool) -> None:
@@ -86,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command")
     modules = _modules()
-    for name in ("sweep", "exporter", "activation", "usage", "pages"):
+    for name in ("sweep", "exporter", "activation", "usage", "pages", "webhooks"):
         module = modules[name]
         sub = commands.add_parser(name, help=module.TITLE)
         module.add_arguments(sub)

@@ -18,7 +18,7 @@ from market.models import ApiToken, User
 
 # Subscribers told after the recording transaction commits (the webhooks app registers one in
 # its ready()); a lost notification is harmless: they also sweep for unpublished events.
-_subscribers: list[Callable[[int], None]] = []
+_subscribers: list[Callable[[list[int]], None]] = []
 
 
 class EventError(ValueError):
@@ -72,20 +72,20 @@ def _notify_after_commit(event_ids: list[int]) -> None:
     """Tell the subscribers about these events once the transaction commits (never if it
     rolls back: Django drops the callbacks of a rolled-back block)."""
     if _subscribers and event_ids:
-        transaction.on_commit(lambda: [_tell(event_id) for event_id in event_ids])
+        transaction.on_commit(lambda: _tell(event_ids))
 
 
-def _tell(event_id: int) -> None:
+def _tell(event_ids: list[int]) -> None:
     for callback in list(_subscribers):
-        callback(event_id)
+        callback(event_ids)
 
 
 def max_payload_bytes() -> int:
     return int(getattr(settings, "EVENTS_MAX_PAYLOAD_BYTES", 64 * 1024))
 
 
-def event_subscribe(callback: Callable[[int], None]) -> None:
-    """Call ``callback(event_id)`` after each recorded event's transaction commits."""
+def event_subscribe(callback: Callable[[list[int]], None]) -> None:
+    """Call ``callback(event_ids)`` after each recording transaction commits."""
     if callback not in _subscribers:
         _subscribers.append(callback)
 

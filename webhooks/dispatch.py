@@ -45,14 +45,19 @@ STALE_SLACK = timedelta(seconds=30)
 MAX_COUNTDOWN = 60
 
 
-def fan_out_after_commit(event_id: int) -> None:
+FAN_OUT_BATCH = 200
+
+
+def fan_out_after_commit(event_ids: list[int]) -> None:
     """Called by the event log after the recording transaction committed."""
     from webhooks.tasks import fan_out
 
-    try:
-        fan_out.delay(event_id)
-    except Exception:  # the sweep fans it out later; the change itself is already saved
-        logger.exception("could not queue the fan-out of event %s", event_id)
+    for start in range(0, len(event_ids), FAN_OUT_BATCH):
+        batch = event_ids[start : start + FAN_OUT_BATCH]
+        try:
+            fan_out.delay(batch)
+        except Exception:  # the sweep fans them out later; the change itself is saved
+            logger.exception("could not queue the fan-out of events %s…", batch[:3])
 
 
 def ordering_key(event: Event) -> str:
@@ -166,9 +171,8 @@ def _claim(delivery_id: int, *, manual: bool, now) -> Delivery | str:
             endpoint=endpoint, state=S.IN_FLIGHT, claimed_at__gt=stale
         ).count()
         if in_flight >= conf.max_in_flight_per_endpoint():
-            delivery.next_attempt_at = now + timedelta(seconds=1)
-            delivery.save(update_fields=["next_attempt_at", "updated_at"])
-            _enqueue([delivery.pk], countdown=1, manual=manual)
+            # Left pending and due: the next delivery of this endpoint to finish hands its
+            # slot on (_hand_slot_on), under the same endpoint lock; the sweep is the net.
             return "endpoint-busy"
         delivery.state = S.IN_FLIGHT
         delivery.claimed_at = now
@@ -224,6 +228,7 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
             endpoint.last_success_at = now
             endpoint.save(update_fields=["consecutive_failures", "last_success_at", "updated_at"])
             _queue_next_in_order(delivery)
+            _hand_slot_on(endpoint, finished=delivery)
             return "delivered"
         delivery.last_error = (result.error or "")[:500]
         schedule = conf.retry_schedule()
@@ -243,6 +248,7 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
         )
         endpoint.consecutive_failures += 1
         endpoint.save(update_fields=["consecutive_failures", "updated_at"])
+        _hand_slot_on(endpoint, finished=delivery)
         if endpoint.is_active and (
             endpoint.consecutive_failures >= conf.disable_after_failures()
             or (outcome == "gave-up" and not manual)  # "send again" never disables by itself
@@ -253,6 +259,23 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
                 f"the last one: {result.error or 'no answer'}",
             )
         return outcome
+
+
+def _hand_slot_on(endpoint: Endpoint, *, finished: Delivery) -> None:
+    """A slot of ``endpoint`` is free: queue its oldest delivery that is due and waiting."""
+    if not endpoint.is_active:
+        return
+    waiting = (
+        Delivery.objects.filter(
+            endpoint=endpoint, state=S.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .exclude(pk=finished.pk)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        _enqueue([waiting])
 
 
 def _queue_next_in_order(delivery: Delivery) -> None:

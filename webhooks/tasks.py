@@ -6,8 +6,8 @@ from webhooks import dispatch
 
 
 @shared_task(name="webhooks.fan_out", acks_late=True)
-def fan_out(event_id: int) -> int:
-    return len(dispatch.event_fan_out(event_id=event_id))
+def fan_out(event_ids: list[int]) -> int:
+    return sum(len(dispatch.event_fan_out(event_id=event_id)) for event_id in event_ids)
 
 
 @shared_task(name="webhooks.deliver", acks_late=True)

@@ -7,10 +7,22 @@ and no cookies; nothing else in the webhooks app talks HTTP.
 
 from __future__ import annotations
 
-from market.lib.outbound import OutboundResult, request
+import threading
+
+from market.lib.outbound import OutboundResult, guarded_session, request
 from webhooks import conf
 
 USER_AGENT = "ServiceMarket-Webhooks/1.0"
+# One guarded session per worker thread: connections to a receiver are kept alive between its
+# deliveries (the guard checks each new connection; cookies are never kept).
+_local = threading.local()
+
+
+def _session():
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = guarded_session()
+    return session
 
 
 def post(url: str, *, headers: dict, body: bytes) -> OutboundResult:
@@ -23,4 +35,5 @@ def post(url: str, *, headers: dict, body: bytes) -> OutboundResult:
         connect_timeout=conf.connect_timeout(),
         total_timeout=conf.total_timeout(),
         max_bytes=conf.max_response_bytes(),
+        session=_session(),
     )

@@ -188,4 +188,5 @@ def test_a_busy_endpoint_does_not_take_more_than_its_share(receiver, two_schools
     extra = Delivery.objects.create(endpoint=slow, event=other_event, message_id="msg_x")
 
     assert dispatch.delivery_send(delivery_id=extra.pk) == "endpoint-busy"
+    assert Delivery.objects.get(pk=extra.pk).state == "pending"  # handed a slot later
     assert dispatch.delivery_send(delivery_id=Delivery.objects.get(endpoint=fast).pk) == "delivered"

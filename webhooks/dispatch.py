@@ -270,20 +270,33 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
 
 
 def _hand_slot_on(endpoint: Endpoint, *, finished: Delivery) -> None:
-    """A slot of ``endpoint`` is free: queue its oldest delivery that is due and waiting."""
+    """Slots of ``endpoint`` are free: queue as many of its due, waiting deliveries.
+
+    Runs under the endpoint's row lock, as the claims do. Counting the free slots (not
+    queueing one per finish) keeps the chains alive when two finishes pick the same waiting
+    delivery before it is claimed; queueing one twice is harmless (the second claim finds it
+    taken).
+    """
     if not endpoint.is_active:
         return
-    waiting = (
+    stale = timezone.now() - timedelta(seconds=conf.total_timeout()) - STALE_SLACK
+    in_flight = (
+        Delivery.objects.filter(endpoint=endpoint, state=S.IN_FLIGHT, claimed_at__gt=stale)
+        .exclude(pk=finished.pk)
+        .count()
+    )
+    free = conf.max_in_flight_per_endpoint() - in_flight
+    if free <= 0:
+        return
+    waiting = list(
         Delivery.objects.filter(
             endpoint=endpoint, state=S.PENDING, next_attempt_at__lte=timezone.now()
         )
         .exclude(pk=finished.pk)
         .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)
-        .first()
+        .values_list("pk", flat=True)[:free]
     )
-    if waiting is not None:
-        _enqueue([waiting])
+    _enqueue(waiting)
 
 
 def _queue_next_in_order(delivery: Delivery) -> None:

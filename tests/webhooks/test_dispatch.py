@@ -190,3 +190,33 @@ def test_a_busy_endpoint_does_not_take_more_than_its_share(receiver, two_schools
     assert dispatch.delivery_send(delivery_id=extra.pk) == "endpoint-busy"
     assert Delivery.objects.get(pk=extra.pk).state == "pending"  # handed a slot later
     assert dispatch.delivery_send(delivery_id=Delivery.objects.get(endpoint=fast).pk) == "delivered"
+
+
+def test_finishing_deliveries_hand_on_every_free_slot(receiver, two_schools, settings, monkeypatch):
+    """Two finishes before the waiting one is claimed still leave two chains running."""
+    settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = 2
+    subscription, _ = two_schools
+    endpoint = make_endpoint(receiver.url, organization=subscription.organization)
+    event = event_record(type="subscription.created", subscription=subscription)
+    rows = [
+        Delivery.objects.create(endpoint=endpoint, event=event, message_id=f"msg_{n}")
+        if n == 0
+        else Delivery.objects.create(
+            endpoint=endpoint,
+            event=event_record(type="subscription.created", subscription=subscription),
+            message_id=f"msg_{n}",
+        )
+        for n in range(4)
+    ]
+    Delivery.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(
+        state="in_flight", claimed_at=timezone.now()
+    )
+    queued = []
+    monkeypatch.setattr(dispatch, "_enqueue", lambda ids, **kw: queued.append(list(ids)))
+
+    Delivery.objects.filter(pk=rows[0].pk).update(state="succeeded")
+    dispatch._hand_slot_on(endpoint, finished=rows[0])
+    Delivery.objects.filter(pk=rows[1].pk).update(state="succeeded")
+    dispatch._hand_slot_on(endpoint, finished=rows[1])
+
+    assert queued == [[rows[2].pk], [rows[2].pk, rows[3].pk]]

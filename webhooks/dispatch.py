@@ -24,6 +24,7 @@ import logging
 import time
 from datetime import UTC, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -43,6 +44,8 @@ GIVE_UP_AFTER = timedelta(days=3, hours=1)
 STALE_SLACK = timedelta(seconds=30)
 # A countdown longer than this is left to the sweep (the broker need not hold it for hours).
 MAX_COUNTDOWN = 60
+# Deliveries one thread sends in a row for an endpoint before it leaves the rest to tasks.
+CHAIN_LIMIT = 100
 _MINUTE = timedelta(minutes=1)
 
 
@@ -51,12 +54,11 @@ FAN_OUT_BATCH = 200
 
 def fan_out_after_commit(event_ids: list[int]) -> None:
     """Called by the event log after the recording transaction committed."""
-    from webhooks.tasks import fan_out
-
     for start in range(0, len(event_ids), FAN_OUT_BATCH):
         batch = event_ids[start : start + FAN_OUT_BATCH]
         try:
-            fan_out.delay(batch)
+            # By name: tasks import this module, never the other way round.
+            current_app.tasks["webhooks.fan_out"].delay(batch)
         except Exception:  # the sweep fans them out later; the change itself is saved
             logger.exception("could not queue the fan-out of events %s…", batch[:3])
 
@@ -82,13 +84,13 @@ def endpoints_for(event: Event):
 
 
 def _enqueue(delivery_ids, *, countdown: float = 0, manual: bool = False) -> None:
-    from webhooks.tasks import deliver
-
     ids = list(delivery_ids)
 
     def send():
         for delivery_id in ids:
-            deliver.apply_async((delivery_id,), {"manual": manual}, countdown=countdown or None)
+            current_app.tasks["webhooks.deliver"].apply_async(
+                (delivery_id,), {"manual": manual}, countdown=countdown or None
+            )
 
     transaction.on_commit(send)
 
@@ -174,8 +176,8 @@ def _claim(delivery_id: int, *, manual: bool, now) -> Delivery | str:
             endpoint=endpoint, state=S.IN_FLIGHT, claimed_at__gt=stale
         ).count()
         if in_flight >= conf.max_in_flight_per_endpoint():
-            # Left pending and due: the next delivery of this endpoint to finish hands its
-            # slot on (_hand_slot_on), under the same endpoint lock; the sweep is the net.
+            # Left pending and due: the delivery of this endpoint that finishes next takes it
+            # on (_hand_slot_on, under the same endpoint lock); the sweep is the net.
             return "endpoint-busy"
         delivery.state = S.IN_FLIGHT
         delivery.claimed_at = now
@@ -186,10 +188,26 @@ def _claim(delivery_id: int, *, manual: bool, now) -> Delivery | str:
 
 
 def delivery_send(*, delivery_id: int, manual: bool = False) -> str:
-    """Make one attempt of a delivery that is due; returns what happened, for the task log."""
+    """Make one attempt of a delivery that is due, then keep its endpoint slot busy.
+
+    When the attempt frees the slot and deliveries of the same endpoint wait (they found it
+    busy), this thread goes on with the oldest (up to CHAIN_LIMIT in a row, over the same
+    kept-alive connection) and queues tasks for any other free slots. A hand-off cannot be
+    lost this way: the waiting ones are looked for under the endpoint lock that their busy
+    claims took. Returns the first attempt's outcome, for the task log.
+    """
+    outcome, following = _send_one(delivery_id, manual=manual)
+    for _ in range(CHAIN_LIMIT):
+        if not following:
+            break
+        _outcome, following = _send_one(following, manual=False)
+    return outcome
+
+
+def _send_one(delivery_id: int, *, manual: bool) -> tuple[str, int | None]:
     claimed = _claim(delivery_id, manual=manual, now=timezone.now())
     if isinstance(claimed, str):
-        return claimed
+        return claimed, None
     endpoint = claimed.endpoint
     body = message_body(claimed.event)
     headers = signing.headers(
@@ -203,7 +221,8 @@ def delivery_send(*, delivery_id: int, manual: bool = False) -> str:
     return _apply(claimed, headers, body, result, manual=manual, started_at=started_at)
 
 
-def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
+def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> tuple[str, int | None]:
+    """Record the attempt; returns its outcome and the endpoint's next waiting delivery."""
     now = timezone.now()
     with transaction.atomic():
         endpoint = Endpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
@@ -222,7 +241,7 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
             error=(result.error or "")[:500],
         )
         if delivery.state != S.IN_FLIGHT:
-            return "reclaimed-meanwhile"
+            return "reclaimed-meanwhile", None
         if result.ok:
             delivery.state, delivery.finished_at, delivery.last_error = S.SUCCEEDED, now, ""
             delivery.save(update_fields=["state", "finished_at", "last_error", "updated_at"])
@@ -236,8 +255,7 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
                     update_fields=["consecutive_failures", "last_success_at", "updated_at"]
                 )
             _queue_next_in_order(delivery)
-            _hand_slot_on(endpoint, finished=delivery)
-            return "delivered"
+            return "delivered", _hand_slot_on(endpoint, finished=delivery)
         delivery.last_error = (result.error or "")[:500]
         schedule = conf.retry_schedule()
         retry_index = delivery.attempts - 1
@@ -256,7 +274,6 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
         )
         endpoint.consecutive_failures += 1
         endpoint.save(update_fields=["consecutive_failures", "updated_at"])
-        _hand_slot_on(endpoint, finished=delivery)
         if endpoint.is_active and (
             endpoint.consecutive_failures >= conf.disable_after_failures()
             or (outcome == "gave-up" and not manual)  # "send again" never disables by itself
@@ -266,19 +283,17 @@ def _apply(delivery, headers, body, result, *, manual: bool, started_at) -> str:
                 reason=f"{endpoint.consecutive_failures} deliveries in a row failed; "
                 f"the last one: {result.error or 'no answer'}",
             )
-        return outcome
+        return outcome, _hand_slot_on(endpoint, finished=delivery)
 
 
-def _hand_slot_on(endpoint: Endpoint, *, finished: Delivery) -> None:
-    """Slots of ``endpoint`` are free: queue as many of its due, waiting deliveries.
+def _hand_slot_on(endpoint: Endpoint, *, finished: Delivery) -> int | None:
+    """Slots of ``endpoint`` are free: the oldest waiting delivery for this thread, and a task
+    for each other free slot (under the endpoint's row lock, as the busy claims took it).
 
-    Runs under the endpoint's row lock, as the claims do. Counting the free slots (not
-    queueing one per finish) keeps the chains alive when two finishes pick the same waiting
-    delivery before it is claimed; queueing one twice is harmless (the second claim finds it
-    taken).
+    Queueing one that another task claims first is harmless (its claim finds it taken).
     """
     if not endpoint.is_active:
-        return
+        return None
     stale = timezone.now() - timedelta(seconds=conf.total_timeout()) - STALE_SLACK
     in_flight = (
         Delivery.objects.filter(endpoint=endpoint, state=S.IN_FLIGHT, claimed_at__gt=stale)
@@ -287,16 +302,19 @@ def _hand_slot_on(endpoint: Endpoint, *, finished: Delivery) -> None:
     )
     free = conf.max_in_flight_per_endpoint() - in_flight
     if free <= 0:
-        return
+        return None
     waiting = list(
         Delivery.objects.filter(
             endpoint=endpoint, state=S.PENDING, next_attempt_at__lte=timezone.now()
         )
         .exclude(pk=finished.pk)
-        .order_by("next_attempt_at", "pk")
+        .order_by("event_id", "pk")  # event order, so an ordered one is never taken too early
         .values_list("pk", flat=True)[:free]
     )
-    _enqueue(waiting)
+    if not waiting:
+        return None
+    _enqueue(waiting[1:])
+    return waiting[0]
 
 
 def _queue_next_in_order(delivery: Delivery) -> None:

@@ -7,10 +7,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from events.models import Event
 from events.registry import EVENT_TYPES
 from events.services import EventError, event_record
+from market.errors import DomainError
 from market.lib.outbound import request
 from market.lib.outbound.guard import BlockedAddress, check_url, split_url
 from webhooks import conf, dispatch, signing
@@ -20,14 +22,28 @@ MAX_ENDPOINTS_PER_OWNER = 20
 SUBSCRIBABLE = sorted(name for name in EVENT_TYPES if name != "webhook.test")
 
 
-class WebhookError(ValueError):
-    """A refused endpoint or request, with the field to fix and a message saying how."""
+_STATUS = {"too_many_endpoints": 409, "payload_too_large": 413}
+
+
+class WebhookError(DomainError):
+    """A refused endpoint or request, with the field to fix and a message saying how.
+
+    The API answers it as a problem of type `webhook-<code>` (422, or 409 / 413 by code).
+    """
+
+    title = _lazy("The webhook request was refused")
 
     def __init__(self, message: str, *, code: str = "invalid", field: str | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, field=field)
         self.code = code
-        self.field = field
+
+    @property
+    def status(self) -> int:
+        return _STATUS.get(self.code, 422)
+
+    @property
+    def slug(self) -> str:
+        return f"webhook-{self.code.replace('_', '-')}"
 
 
 def _check_event_types(event_types) -> list[str]:

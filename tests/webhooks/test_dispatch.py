@@ -161,12 +161,14 @@ def test_a_tenants_events_reach_an_endpoint_in_order(receiver, two_schools):
     [second_delivery] = dispatch.event_fan_out(event_id=second.pk)
     receiver.script(500)
 
+    # The thread goes on with the endpoint's next delivery, which waits for the first.
     assert dispatch.delivery_send(delivery_id=first_delivery) == "retry-scheduled"
-    assert dispatch.delivery_send(delivery_id=second_delivery) == "waiting-for-earlier"
+    waiting = Delivery.objects.get(pk=second_delivery)
+    assert waiting.state == "pending" and waiting.attempts == 0
+    assert dispatch.delivery_send(delivery_id=second_delivery) == "not-due"
     Delivery.objects.filter(pk=first_delivery).update(next_attempt_at=first.created_at)
     assert dispatch.delivery_send(delivery_id=first_delivery) == "delivered"
-    Delivery.objects.filter(pk=second_delivery).update(next_attempt_at=first.created_at)
-    assert dispatch.delivery_send(delivery_id=second_delivery) == "delivered"
+    assert Delivery.objects.get(pk=second_delivery).state == "succeeded"  # went on with it
     types = [json.loads(r["body"])["type"] for r in receiver.requests]
     assert types == [
         "tenant.activation_requested",
@@ -215,8 +217,32 @@ def test_finishing_deliveries_hand_on_every_free_slot(receiver, two_schools, set
     monkeypatch.setattr(dispatch, "_enqueue", lambda ids, **kw: queued.append(list(ids)))
 
     Delivery.objects.filter(pk=rows[0].pk).update(state="succeeded")
-    dispatch._hand_slot_on(endpoint, finished=rows[0])
+    first = dispatch._hand_slot_on(endpoint, finished=rows[0])
     Delivery.objects.filter(pk=rows[1].pk).update(state="succeeded")
-    dispatch._hand_slot_on(endpoint, finished=rows[1])
+    second = dispatch._hand_slot_on(endpoint, finished=rows[1])
 
-    assert queued == [[rows[2].pk], [rows[2].pk, rows[3].pk]]
+    # Each finishing thread goes on with the oldest waiting one; other free slots get tasks.
+    assert (first, second) == (rows[2].pk, rows[2].pk)
+    assert queued == [[], [rows[3].pk]]
+
+
+def test_a_thread_goes_on_with_its_endpoints_waiting_deliveries(receiver, two_schools):
+    subscription, _ = two_schools
+    make_endpoint(receiver.url, organization=subscription.organization)
+    events = [event_record(type="usage.collected", usage_report=_report(subscription, n), tenant=subscription.tenant) for n in range(3)]  # fmt: skip
+    ids = [dispatch.event_fan_out(event_id=e.pk)[0] for e in events]
+
+    assert dispatch.delivery_send(delivery_id=ids[0]) == "delivered"
+
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"succeeded"}
+    assert len(receiver.requests) == 3
+
+
+def _report(subscription, n):
+    from datetime import date
+
+    from monitoring.models import UsageReport
+
+    return UsageReport.objects.create(
+        tenant=subscription.tenant, month=date(2026, 1 + n, 1), state="collected"
+    )

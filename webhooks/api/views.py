@@ -1,6 +1,5 @@
 """/api/v1/webhooks: endpoints of the caller's organisation, their deliveries, tests, resends."""
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -9,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from market.api.base import ApiViewMixin
-from market.api.exceptions import ProblemException
 from market.api.pagination import NewestFirstCursorPagination
 from webhooks import services
 from webhooks.api.serializers import (
@@ -22,18 +20,6 @@ from webhooks.api.serializers import (
     TestEventSerializer,
 )
 from webhooks.selectors import endpoint_deliveries, visible_endpoints
-
-_STATUS = {"too_many_endpoints": 409, "payload_too_large": 413}
-
-
-def _problem(error: services.WebhookError) -> ProblemException:
-    return ProblemException(
-        status_code=_STATUS.get(error.code, 422),
-        slug=f"webhook-{error.code.replace('_', '-')}",
-        title=_("The webhook request was refused"),
-        detail=error.message,
-        errors=[{"field": error.field, "message": error.message}],
-    )
 
 
 def _validated(serializer_class, data) -> dict:
@@ -77,12 +63,9 @@ class EndpointViewSet(
     )
     def create(self, request):
         data = _validated(EndpointCreateSerializer, request.data)
-        try:
-            endpoint = services.endpoint_create(
-                principal=self.principal, created_by=self.principal.user, **data
-            )
-        except services.WebhookError as error:
-            raise _problem(error) from None
+        endpoint = services.endpoint_create(
+            principal=self.principal, created_by=self.principal.user, **data
+        )
         return Response(EndpointWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -94,10 +77,7 @@ class EndpointViewSet(
     def partial_update(self, request, pk=None):
         endpoint = self.get_object()
         data = _validated(EndpointUpdateSerializer, request.data)
-        try:
-            endpoint = services.endpoint_update(endpoint=endpoint, **data)
-        except services.WebhookError as error:
-            raise _problem(error) from None
+        endpoint = services.endpoint_update(endpoint=endpoint, **data)
         return Response(EndpointSerializer(endpoint).data)
 
     def perform_destroy(self, instance):
@@ -122,10 +102,7 @@ class EndpointViewSet(
     def rotate_secret(self, request, pk=None):
         endpoint = self.get_object()
         data = _validated(RotateSecretSerializer, request.data)
-        try:
-            endpoint = services.endpoint_rotate_secret(endpoint=endpoint, **data)
-        except services.WebhookError as error:
-            raise _problem(error) from None
+        endpoint = services.endpoint_rotate_secret(endpoint=endpoint, **data)
         return Response(EndpointWithSecretSerializer(endpoint).data)
 
     @extend_schema(
@@ -138,12 +115,9 @@ class EndpointViewSet(
     def test(self, request, pk=None):
         endpoint = self.get_object()
         data = _validated(TestEventSerializer, request.data)
-        try:
-            delivery = services.endpoint_send_test(
-                endpoint=endpoint, message=data["message"], actor=self.principal
-            )
-        except services.WebhookError as error:
-            raise _problem(error) from None
+        delivery = services.endpoint_send_test(
+            endpoint=endpoint, message=data["message"], actor=self.principal
+        )
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -173,8 +147,5 @@ class EndpointViewSet(
     def resend(self, request, pk=None, delivery_pk=None):
         endpoint = self.get_object()
         delivery = get_object_or_404(endpoint.deliveries, pk=delivery_pk)
-        try:
-            delivery = services.delivery_resend(delivery=delivery)
-        except services.WebhookError as error:
-            raise _problem(error) from None
+        delivery = services.delivery_resend(delivery=delivery)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

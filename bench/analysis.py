@@ -68,9 +68,9 @@ FINDINGS = """\
   may see, which grows with N; the bare view has none, and DRF's serializer, authentication
   and throttling add a fixed cost. Keeping the published `count` rules out cursor pagination;
   a cheaper count (or dropping it for staff lists) is the choice to make.
-- **Webhook fan-out (missed: about 30-45 deliveries/s against a 240/s target).** Every event
+- **Webhook fan-out (missed: 32 deliveries/s against a 240/s target, load average ~20).** Every event
   was delivered exactly once (10,000 distinct `webhook-id`s, 10,000 requests) and no endpoint
-  had more than its 2 slots in flight. The cost is the worker's CPU, 12-20 ms a delivery on
+  had more than its 2 slots in flight. The cost is the worker's CPU, 15 ms a delivery on
   these cores: a Celery task for the fan-out batch and one per delivery, and about 10 ORM
   queries each (claim under the endpoint's row lock, attempt row, state, the next delivery of
   the endpoint), not the HTTP call (about 3 ms with a kept-alive session per thread). Two

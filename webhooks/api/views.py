@@ -9,6 +9,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from market.api.base import ApiViewMixin
 from market.api.pagination import NewestFirstCursorPagination
+from market.api.schema import problems
 from webhooks import services
 from webhooks.api.serializers import (
     DeliverySerializer,
@@ -26,6 +27,15 @@ def _validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+REGISTRATION_PROBLEMS = problems(
+    p409="You have the most endpoints allowed: delete one first.",
+    p422="The URL is private, not https (outside development), or unreachable; or an event "
+    "type is unknown. `errors[].field` names the input to change.",
+)
+TEST_PROBLEMS = problems(p413="The test payload is over the size cap.")
+RESEND_PROBLEMS = problems(p422="The delivery is being sent right now: wait for its answer.")
 
 
 class DeliveryPagination(NewestFirstCursorPagination):
@@ -58,7 +68,7 @@ class EndpointViewSet(
             "unreachable URLs, http outside development, unknown event types."
         ),
         request=EndpointCreateSerializer,
-        responses={201: EndpointWithSecretSerializer},
+        responses={201: EndpointWithSecretSerializer, **REGISTRATION_PROBLEMS},
         tags=["webhooks"],
     )
     def create(self, request):
@@ -71,7 +81,7 @@ class EndpointViewSet(
     @extend_schema(
         summary="Change a webhook endpoint (is_active: true enables it again)",
         request=EndpointUpdateSerializer,
-        responses={200: EndpointSerializer},
+        responses={200: EndpointSerializer, **REGISTRATION_PROBLEMS},
         tags=["webhooks"],
     )
     def partial_update(self, request, pk=None):
@@ -108,7 +118,7 @@ class EndpointViewSet(
     @extend_schema(
         summary="Send a webhook.test event to this endpoint",
         request=TestEventSerializer,
-        responses={202: DeliverySerializer},
+        responses={202: DeliverySerializer, **TEST_PROBLEMS},
         tags=["webhooks"],
     )
     @action(detail=True, methods=["post"])
@@ -136,7 +146,7 @@ class EndpointViewSet(
     @extend_schema(
         summary="Send a delivery again, under the same webhook-id",
         request=None,
-        responses={202: DeliverySerializer},
+        responses={202: DeliverySerializer, **RESEND_PROBLEMS},
         tags=["webhooks"],
     )
     @action(

@@ -9,10 +9,10 @@ from django.utils import timezone, translation
 from events.models import Event
 from events.services import EventError, event_record
 from monitoring import billing
-from tenants import dispatch, scheduling
-from tenants.executor import operation_execute
 from tenants.models import Operation, Subscription
-from tenants.services import subscription_cancel, subscription_create
+from tenants.operations import dispatch, reconcile
+from tenants.operations.apply import operation_execute
+from tenants.operations.services import subscription_cancel, subscription_create
 from tests.factories import OrganizationFactory, SchoolAdminFactory, SubscriptionFactory
 from tests.support.stub_vendor import StubVendor, refuse, register_stub_service
 from tests.support.vendors import TEST_CREDENTIALS
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch):
     monkeypatch.setattr(dispatch, "send_to_worker", lambda *a, **k: None)
-    monkeypatch.setattr(scheduling, "send_to_worker", lambda *a, **k: None)
+    monkeypatch.setattr(reconcile, "send_to_worker", lambda *a, **k: None)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from events import services as event_services
-from tenants.services import subscription_renew
+from tenants.operations.services import subscription_renew
 from tests.support.receiver import Receiver
 from tests.support.worker import WorkerProcess, wait_until
 from tests.webhooks.conftest import make_endpoint

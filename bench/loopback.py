@@ -12,6 +12,8 @@ not the stubs. ``bench.stubs.StubVendors`` (aiohttp, in a thread) stays the stub
 - ``health``: endpoint ``e<i>`` answers ``GET /e<i>/mt/health`` with the standard's healthy
   body after ``delay_ms``; every ``round(100 / hang_percent)``-th endpoint (exactly
   ``hang_percent`` % of them, see ``hangs``) never answers.
+- ``webhook``: webhook receivers under any path, answering 200 after ``delay_ms``; counts the
+  distinct ``webhook-id`` values and the most requests in flight to one path (one endpoint).
 - ``vendor``: a standard vendor for lifecycle and usage calls under any base path
   (``.../mt/tenant/<id>/activate|deactivate|status|usage``, ``.../mt/health``), answering after
   ``delay_ms``. It counts requests in flight (the most at once), and the distinct
@@ -286,6 +288,42 @@ class VendorStub(Stub):
         return 200, json.dumps(body).encode()
 
 
+class WebhookStub(Stub):
+    """A webhook receiver under any path: 200 after ``delay_ms``; counts distinct webhook-ids
+    and the most requests in flight per path (an endpoint)."""
+
+    def __init__(self, *, delay_ms: float) -> None:
+        super().__init__(delay_ms=delay_ms)
+        self.per_path: Counter[str] = Counter()
+        self.max_per_path = 0
+
+    def answer(self, request: Request) -> tuple[int, bytes] | None:
+        self.requests["webhook"] += 1
+        message_id = request.headers.get("webhook-id")
+        if message_id:
+            self.request_ids.setdefault("webhook", set()).add(message_id)
+        self.per_path[request.path] += 1
+        self.max_per_path = max(self.max_per_path, self.per_path[request.path])
+        return 200, b"{}"
+
+    def _finish(self, connection, answer, close) -> None:
+        super()._finish(connection, answer, close)
+        path = getattr(connection, "last_path", None)
+        if path is not None:
+            self.per_path[path] -= 1
+
+    def dispatch(self, connection, request, close) -> None:
+        connection.last_path = request.path
+        super().dispatch(connection, request, close)
+
+    def stats(self) -> dict:
+        return {**super().stats(), "max_concurrent_per_endpoint": self.max_per_path}
+
+    def reset(self) -> None:
+        super().reset()
+        self.max_per_path = 0
+
+
 def stub_stats(base_url: str, *, reset: bool = False) -> dict:
     """A running stub's counters (``GET /_bench/stats``), or zero them (``POST /_bench/reset``)."""
     import urllib.request
@@ -337,6 +375,9 @@ def _parser() -> argparse.ArgumentParser:
     vendor = kinds.add_parser("vendor", help="a standard vendor for lifecycle and usage calls")
     vendor.add_argument("--ports", type=int, default=1)
     vendor.add_argument("--delay-ms", type=float, default=200)
+    webhook = kinds.add_parser("webhook", help="webhook receivers under any path")
+    webhook.add_argument("--ports", type=int, default=8)
+    webhook.add_argument("--delay-ms", type=float, default=50)
     return parser
 
 
@@ -349,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.kind == "health":
         stub: Stub = HealthStub(delay_ms=args.delay_ms, hang_percent=args.hang_percent)
+    elif args.kind == "webhook":
+        stub = WebhookStub(delay_ms=args.delay_ms)
     else:
         stub = VendorStub(delay_ms=args.delay_ms)
     asyncio.run(serve(stub, ports=args.ports))

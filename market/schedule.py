@@ -36,6 +36,13 @@ class PeriodicEntry:
 
 PERIODIC_TASKS = [
     PeriodicEntry(
+        name="Webhook deliveries (every minute)",
+        task="webhooks.sweep",
+        every_seconds=60,
+        expire_seconds=50,
+        description="Fans out events not yet published, sends due retries, reclaims lost ones.",
+    ),
+    PeriodicEntry(
         name="Health sweep (every minute)",
         task="monitoring.health_sweep",
         every_seconds=60,

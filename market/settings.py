@@ -51,9 +51,11 @@ INSTALLED_APPS = [
     "axes",
     "market",
     "mailer",
+    "events",
     "services",
     "tenants",
     "monitoring",
+    "webhooks",
     "portal",
     "lti",
 ]
@@ -305,6 +307,20 @@ MONITORING_ROLLUP_RETENTION_DAYS = env_int("MONITORING_ROLLUP_RETENTION_DAYS", 9
 USAGE_MAX_ATTEMPTS = env_int("USAGE_MAX_ATTEMPTS", 8, minimum=1)
 USAGE_COLLECTION_THREADS = env_int("USAGE_COLLECTION_THREADS", 32, minimum=1)
 USAGE_CHUNK_SIZE = env_int("USAGE_CHUNK_SIZE", 200, minimum=1)
+
+# --- Webhooks (webhooks/conf.py documents each) --------------------------------
+_webhook_schedule = env_list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+    ["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "72000"],
+)
+if not all(value.isdigit() for value in _webhook_schedule):
+    raise EnvError(
+        "WEBHOOK_RETRY_SCHEDULE_SECONDS must be whole seconds separated by commas, e.g. 5,300,1800."
+    )
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [int(value) for value in _webhook_schedule]
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 30, minimum=1)
+WEBHOOK_TOTAL_TIMEOUT = float(env_int("WEBHOOK_TOTAL_TIMEOUT_MS", 10000, minimum=1)) / 1000
+WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = env_int("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", 2, minimum=1)
 # Bearer token for Prometheus scraping /monitoring/metrics (staff sessions work too); empty: off.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("services.standard_urls")),
     path("api/", include("portal.api.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("", include("webhooks.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -33,6 +33,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
+from events.services import event_record_many
 from market.lib.months import days_in_month, next_month
 from monitoring.bulk import rows_insert, rows_update
 from monitoring.models import Statement, StatementLine, UsageReport
@@ -292,7 +293,9 @@ def statements_generate(*, organization_ids: Sequence[int], month: date) -> dict
     month = month.replace(day=1)
     with transaction.atomic():
         drafts = _month_drafts(organization_ids=organization_ids, month=month)
-        return _statements_write(month=month, drafts=drafts)
+        written = _statements_write(month=month, drafts=drafts)
+        event_record_many(type="statement.issued", actor="billing", items=[{"statement": s} for s in Statement.objects.filter(pk__in=written.values())])  # fmt: skip
+        return written
 
 
 def statement_generate(*, organization_id: int, month: date) -> Statement | None:

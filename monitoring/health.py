@@ -44,6 +44,7 @@ from django.db.models import F, Q
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
 
+from events.services import event_record_many
 from market.models import MarketPolicy
 from monitoring import alerts, selectors
 from monitoring.alerts import IncidentEvent
@@ -428,6 +429,8 @@ def _incidents_update(
     # Closing first: the open-incident constraint must never see two open rows of one service.
     Incident.objects.bulk_update(to_update, ["failed_checks", "closed_at"], batch_size=500)
     Incident.objects.bulk_create(to_create, batch_size=500)
+    event_record_many(type="incident.opened", actor="health_sweep", items=[{"incident": i} for i in to_create])  # fmt: skip
+    event_record_many(type="incident.resolved", actor="health_sweep", items=[{"incident": i} for i in to_update if i.closed_at])  # fmt: skip
     announce = _alerts_allowed(unannounced, now=now, policy=policy)
     for incident in announce:
         incident.last_alert_at = now

@@ -43,6 +43,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from events.services import event_record_many
 from market.lib.months import month_bounds, month_first, month_label
 from market.models import MarketPolicy
 from monitoring import alerts, billing
@@ -414,6 +415,8 @@ def usage_reports_collect(
             objects=reports,
             fields=["state", "metrics", "error", "collected_at", "next_attempt_at", "updated_at"],
         )
+        event_record_many(type="usage.collected", actor="usage_collection", items=[{"usage_report": r, "tenant": r.tenant} for r in reports if r.state == UsageReport.State.COLLECTED])  # fmt: skip
+        event_record_many(type="usage.rejected", actor="usage_collection", items=[{"usage_report": r, "tenant": r.tenant} for r in reports if r.state == UsageReport.State.REJECTED])  # fmt: skip
     _after_collection(reports, now=finished_at)
     count = {state: 0 for state in UsageReport.State.values}
     for report in reports:

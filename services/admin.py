@@ -57,6 +57,15 @@ def approve_services(modeladmin, request, queryset):
     modeladmin.message_user(request, _("%(n)s service(s) listed.") % {"n": queryset.count()})
 
 
+@admin.action(description=_("Unlist (subscriptions keep running)"))
+def unlist_services(modeladmin, request, queryset):
+    from services.services import service_unlist
+
+    for service in queryset:
+        service_unlist(service=service, unlisted_by=request.user)
+    modeladmin.message_user(request, _("%(n)s service(s) unlisted.") % {"n": queryset.count()})
+
+
 @admin.action(description=_("Run the conformance kit now"))
 def run_conformance(modeladmin, request, queryset):
     from services.conformance import conformance_run
@@ -107,7 +116,7 @@ class ServiceAdmin(admin.ModelAdmin):
     )
     exclude = ("current_manifest",)
     inlines = [PlanInline]
-    actions = [approve_services, run_conformance]
+    actions = [approve_services, unlist_services, run_conformance]
 
     @admin.display(description=_("current manifest"))
     def current_manifest_link(self, service):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from events.services import event_record
 from market.errors import DomainError
 from market.lib.outbound.guard import BlockedAddress, check_url
 from market.models import MarketPolicy, User
@@ -248,6 +249,9 @@ def service_register(
         ServiceCredential.objects.create(
             service=service, api_key=issued.api_key, signing_secret=issued.signing_secret
         )
+        event_record(type="service.registered", actor=submitted_by, service=service)
+        if service.status == Service.Status.LISTED:
+            event_record(type="service.listed", actor=submitted_by, service=service)
     return service, issued
 
 
@@ -305,6 +309,7 @@ def manifest_update(
         service.base_url = data["endpoints"]["base_url"]
         service.save()
         _sync_plans(service, data)
+        event_record(type="service.manifest_updated", actor=submitted_by, service=service)
     return manifest
 
 
@@ -335,11 +340,23 @@ def credential_rotate(*, service: Service, overlap_hours: int | None = None) -> 
         ServiceCredential.objects.create(
             service=service, api_key=issued.api_key, signing_secret=issued.signing_secret
         )
+        event_record(type="service.credentials_rotated", service=service, data={"overlap_hours": overlap_hours})  # fmt: skip
     return issued
+
+
+def service_unlist(*, service: Service, unlisted_by: User | None = None) -> Service:
+    """Take a service out of the catalog; live subscriptions keep running."""
+    with transaction.atomic():
+        service.status = Service.Status.UNLISTED
+        service.save(update_fields=["status", "updated_at"])
+        event_record(type="service.unlisted", actor=unlisted_by, service=service)
+    return service
 
 
 def service_approve(*, service: Service) -> Service:
     """Staff approval: list a service that waited for review."""
-    service.status = Service.Status.LISTED
-    service.save(update_fields=["status", "updated_at"])
+    with transaction.atomic():
+        service.status = Service.Status.LISTED
+        service.save(update_fields=["status", "updated_at"])
+        event_record(type="service.listed", service=service)
     return service

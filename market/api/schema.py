@@ -140,6 +140,10 @@ TAGS = {
     "incidents": "Periods in which a service failed its health checks.",
     "usage": "Monthly usage reports the vendors returned, per tenant.",
     "statements": "Monthly bills of the schools, as JSON or CSV.",
+    "events": "The event log: every change the market made or observed that concerns you, "
+    "typed, with versioned payload schemas; the same events webhooks deliver.",
+    "webhooks": "Endpoints that receive your events, signed per Standard Webhooks: register, "
+    "rotate the secret, send a test event, read the delivery log, send again.",
 }
 
 

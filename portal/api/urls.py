@@ -26,6 +26,8 @@ v1_patterns = [
     path("", include("services.api.urls")),
     path("", include("tenants.api.urls")),
     path("", include("monitoring.api.urls")),
+    path("", include("events.api.urls")),
+    path("", include("webhooks.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 

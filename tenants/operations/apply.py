@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from events.services import event_record
 from market.models import MarketPolicy
 from services.models import Plan, Service
 from services.vendor_client.client import VendorResponse
@@ -186,6 +187,9 @@ def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
         tenant.drift_reason = ""
         message = _("Reactivated by the vendor.") if reactivated else _("Activated by the vendor.")
         _send_service_ready_after_commit(operation)
+        event_record(
+            type="tenant.reactivated" if reactivated else "tenant.activated", tenant=tenant
+        )
     elif kind == K.DEACTIVATE:
         states.move(tenant, S.DEACTIVATED)
         gone = body.get("gone")
@@ -198,6 +202,7 @@ def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
             tenant.data_preserved = bool(body.get("data_preserved"))
             tenant.reactivation_deadline = _deadline(body, tenant.data_preserved)
             message = _("Deactivated by the vendor.")
+        event_record(type="tenant.deactivated", tenant=tenant)
         _maybe_send_renewal_notice(operation)
     elif kind == K.UPDATE:
         states.move(tenant, S.ACTIVE)
@@ -207,11 +212,13 @@ def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
             plan = Plan.objects.filter(service_id=tenant.service_id, code=tenant.plan_code).first()
             if plan is not None:
                 Subscription.objects.filter(pk=subscription.pk).update(plan=plan)
+                event_record(type="subscription.plan_changed", subscription=Subscription.objects.get(pk=subscription.pk), tenant=tenant)  # fmt: skip
         message = _("Plan changed to %(plan)s.") % {"plan": tenant.plan_code}
     elif kind == K.DELETE:
         states.move(tenant, S.PURGED)
         tenant.purged_at = now
         message = _("Purged by the vendor.")
+        event_record(type="tenant.purged", tenant=tenant)
     else:
         message = _("The vendor answered.")  # a status read changes no state
     record_event(tenant=tenant, kind=f"{kind}_succeeded", message=message, operation=operation)
@@ -287,6 +294,8 @@ def _fail(operation: Operation, tenant: Tenant, message: str) -> str:
         message=_("The vendor refused: %(message)s") % {"message": message},
         operation=operation,
     )
+    if operation.kind != K.UPDATE:  # a refused plan change leaves the tenant as it was
+        event_record(type="tenant.activation_failed" if operation.kind == K.ACTIVATE else "tenant.needs_attention", tenant=tenant, data={"reason": message})  # fmt: skip
     return "failed"
 
 
@@ -297,6 +306,7 @@ def _needs_attention(operation: Operation, tenant: Tenant, reason: str) -> str:
     record_event(
         tenant=tenant, kind=f"{operation.kind}_needs_attention", message=reason, operation=operation
     )
+    event_record(type="tenant.needs_attention", tenant=tenant, data={"reason": reason})
     emails.send_staff_attention_alert(operation)
     return "needs-attention"
 

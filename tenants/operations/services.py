@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from events.services import event_record
 from market.models import MarketPolicy, User
 from services.models import Plan, Service
 from services.vendor_client.client import VendorResponse
@@ -196,6 +197,8 @@ def subscription_create(
                 operation=operation,
                 subscription=subscription,
             )
+            event_record(type="subscription.created", actor=created_by, subscription=subscription)
+            event_record(type="tenant.activation_requested", actor=created_by, tenant=tenant, data={"reactivation": reactivating})  # fmt: skip
     except IntegrityError:
         # Lost a race with an identical request (double click, retried POST).
         if idempotency_key:
@@ -246,6 +249,7 @@ def subscription_renew(
                 actor=renewed_by,
                 subscription=locked,
             )
+            event_record(type="subscription.renewed", actor=renewed_by, subscription=locked, data={"previous_ends_on": old_end.isoformat()})  # fmt: skip
         return locked
     tenant = subscription.tenant
     deadline = tenant.reactivation_deadline
@@ -342,6 +346,7 @@ def subscription_cancel(
         raise LifecycleError(_("This subscription has already ended."))
     with transaction.atomic():
         _end_subscription(subscription, Subscription.Status.CANCELLED)
+        event_record(type="subscription.cancelled", actor=cancelled_by, subscription=subscription)
         tenant_deactivate(
             tenant=subscription.tenant,
             reason="admin_request",
@@ -358,6 +363,7 @@ def subscription_expire(*, subscription: Subscription) -> Subscription:
         if not locked.is_live:
             return locked
         _end_subscription(locked, Subscription.Status.ENDED)
+        event_record(type="subscription.ended", actor="expire_subscriptions", subscription=locked)
         tenant_deactivate(tenant=locked.tenant, reason="subscription_expired", subscription=locked)
     return locked
 
@@ -441,6 +447,7 @@ def tenant_purge(*, tenant: Tenant) -> Operation | None:
             kind="purged",
             message=_("The data-retention deadline passed; the service declares no tenant_delete."),
         )
+        event_record(type="tenant.purged", actor="purge_past_deadline", tenant=tenant)
     return None
 
 
@@ -594,6 +601,7 @@ def tenant_record_status(*, tenant: Tenant, response: VendorResponse) -> Tenant:
     if reason != (tenant.drift_reason if tenant.drifted else ""):
         if reason:
             record_event(tenant=tenant, kind="drift_detected", message=reason)
+            event_record(type="tenant.drifted", actor="sync_tenant_statuses", tenant=tenant, data={"reason": reason})  # fmt: skip
         else:
             record_event(
                 tenant=tenant,

@@ -95,7 +95,7 @@ def test_valid_input_writes_one_subscription_tenant_and_queued_activation(
     assert operation.kind == Operation.Kind.ACTIVATE
     assert operation.state == Operation.State.QUEUED
     assert operation.payload["config"] == {"max_users": 100, "storage_limit_gb": 10}
-    assert len(dispatched) == 1
+    assert len([c for c in dispatched if "_notify_after_commit" not in c.__qualname__]) == 1
 
 
 def test_a_retired_plan_is_refused_naming_the_plan(
@@ -206,7 +206,7 @@ def test_the_same_idempotency_key_returns_the_same_subscription_and_one_operatio
     assert second.pk == first.pk
     assert Subscription.objects.filter(organization=school).count() == 1
     assert Operation.objects.filter(tenant=first.tenant).count() == 1
-    assert len(dispatched) == 1
+    assert len([c for c in dispatched if "_notify_after_commit" not in c.__qualname__]) == 1
 
 
 def test_the_same_idempotency_key_for_another_plan_is_refused(

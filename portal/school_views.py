@@ -303,7 +303,7 @@ def team(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invited = team_invite(
+            team_invite(
                 organization=organization,
                 email=form.cleaned_data["email"],
                 name=form.cleaned_data["name"],
@@ -314,7 +314,8 @@ def team(request):
         else:
             messages.success(
                 request,
-                _("Invitation sent to %(email)s.") % {"email": invited.email},
+                _("Invitation sent to %(email)s.")
+                % {"email": form.cleaned_data["email"].strip().lower()},
             )
             return redirect(reverse("school-team"))
     return render(

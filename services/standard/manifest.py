@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 
+from market.lib.text import strip_bidi_in
 from services.standard.manifest_messages import (
     MAX_REPORTED_ERRORS,
     Path,
@@ -232,7 +233,9 @@ def validate_manifest_text(
                 line=None,
             ),
         )
-    return ManifestResult(data=data, errors=errors)
+    # The data the market stores and shows carries no bidirectional controls (the raw text,
+    # kept for the vendor, does): see market.lib.text.
+    return ManifestResult(data=strip_bidi_in(data), errors=errors)
 
 
 def plans_from_manifest(data: dict) -> list[PlanSpec]:

@@ -366,9 +366,27 @@ def test_inviting_an_admin_creates_the_account_and_mails_a_set_password_link(
     assert form.context["validlink"] is True
 
 
-def test_inviting_an_existing_address_shows_the_error_under_the_email(world, as_user):
+def test_inviting_an_address_with_an_account_elsewhere_reveals_nothing(world, as_user, mailoutbox):
+    """Another school's admin gets the same answer as a new address; its owner is told."""
+    client = as_user(world.admin_a)
+    answers = []
+    for email in (world.admin_b.email.upper(), "new@alpha.example"):
+        response = client.post(reverse("school-team"), {"name": "Someone", "email": email})
+        shown = [str(m) for m in client.get(response.url).context["messages"]]
+        answers.append((response.status_code, response.url, shown[0].replace(email.lower(), "@")))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 302
+    world.admin_b.refresh_from_db()
+    assert world.admin_b.organization_id == world.school_b.pk, "the account is not moved"
+    assert not world.school_a.admins.filter(email__iexact=world.admin_b.email).exists()
+    to_existing = [m for m in mailoutbox if m.to == [world.admin_b.email]]
+    assert len(to_existing) == 1
+    assert "/reset/" not in to_existing[0].body, "no set-password link for an existing account"
+
+
+def test_inviting_an_admin_of_the_same_school_shows_the_error_under_the_email(world, as_user):
     response = as_user(world.admin_a).post(
-        reverse("school-team"), {"name": "Someone", "email": world.admin_b.email}
+        reverse("school-team"), {"name": "Someone", "email": world.admin_a.email}
     )
     assert response.status_code == 200
     assert 'id="id_email_error"' in response.content.decode()

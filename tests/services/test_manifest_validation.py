@@ -285,6 +285,14 @@ def test_seed_manifest_as_utf8_bytes_is_valid_and_keeps_korean_text():
     assert result.data["service"]["description"] == "AI 기반 학습 튜터"
 
 
+def test_bidirectional_controls_are_removed_from_the_stored_data():
+    text = SEED_MANIFEST_KO.replace("AI 기반 학습 튜터", "AI \u202e기반\u2066 학습 튜터\u200f")
+    result = validate(text)
+
+    assert result.is_valid
+    assert result.data["service"]["description"] == "AI 기반 학습 튜터"
+
+
 def test_full_manifest_with_every_field_is_valid():
     result = validate(FULL_MANIFEST)
 

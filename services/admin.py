@@ -18,6 +18,25 @@ def admin_link(obj, label=None):
 class PlanInline(admin.TabularInline):
     model = Plan
     extra = 0
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # A tabular inline labels its columns with header cells only: name each field too.
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None:
+            field.widget.attrs.setdefault("aria-label", str(db_field.verbose_name))
+        return field
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class LabelledFormSet(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                if "DELETE" in form.fields:
+                    form.fields["DELETE"].widget.attrs["aria-label"] = _("Delete")
+
+        return LabelledFormSet
+
     fields = (
         "code",
         "name",

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from market.lib.crypto import EncryptedTextField
 from market.lib.models import TimeStampedModel
@@ -174,7 +175,7 @@ class Operation(TimeStampedModel):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
         NEEDS_ATTENTION = "needs_attention", _("Needs attention")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("an operation", "Cancelled")
 
     OPEN_STATES = (State.QUEUED, State.IN_FLIGHT, State.POLLING)
 

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from services.labels import category_label, feature_label
 from services.models import Plan, Service
 from services.selectors import listed_services, service_categories, service_features
 from tenants.models import LifecycleEvent, Organization, Subscription, Tenant
@@ -50,7 +51,8 @@ class Catalog:
 
 
 def catalog(*, query: str = "", category: str = "", feature: str = "") -> Catalog:
-    """Listed services matching a search on name/description and a category and feature filter.
+    """Listed services matching a search (name, description, category and feature, codes and
+    labels in the reader's language) and a category and feature filter.
 
     The facets (all categories and features) come from every listed service, so a filter that
     matches nothing can still be changed from the same page.
@@ -65,7 +67,17 @@ def catalog(*, query: str = "", category: str = "", feature: str = "") -> Catalo
         features = service_features(service)
         all_categories.update(dict.fromkeys(categories))
         all_features.update(dict.fromkeys(features))
-        if query and query not in f"{service.name}\n{service.description}".casefold():
+        searched = "\n".join(
+            [
+                service.name,
+                service.description,
+                *categories,
+                *(category_label(c) for c in categories),
+                *features,
+                *(feature_label(f) for f in features),
+            ]
+        )
+        if query and query not in searched.casefold():
             continue
         if category and category not in categories:
             continue

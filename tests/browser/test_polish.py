@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the `market` fixture is imported from test_axe and named as a parameter
 """What a person sees once: ReDoc asks nothing outside the market, the header stays on one
 line at 1280 px, each navigation item appears once, every page has a meta description."""
 

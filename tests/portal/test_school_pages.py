@@ -61,6 +61,31 @@ def test_catalog_filters_by_category_and_feature(world, as_user):
     assert 'value="quiz"' in by_feature
 
 
+@pytest.mark.parametrize(
+    ("language", "query", "label", "unit"),
+    [
+        ("ko", "튜터링", "AI 채팅", "AI 토큰당 4 KRW"),
+        ("en", "tutoring", "AI chat", "4 KRW per AI token"),
+    ],
+)
+def test_catalog_shows_and_searches_labels_never_slugs(
+    world, as_user, language, query, label, unit
+):
+    """Categories and features show their label in the reader's language; search matches it."""
+    client = as_user(world.admin_a)
+    client.cookies["django_language"] = language
+    world.service_a.plans.filter(code="premium").update(unit_prices={"ai_tokens": "4"})
+    found = client.get(reverse("school-catalog"), {"q": query}).content.decode()
+    assert "Alpha Tutor" in found
+    assert "Beta Bot" not in found
+    assert f">{label}<" in found, "the feature filter shows the label"
+    assert ">ai_chat<" not in found and ">tutoring<" not in found
+    detail = client.get(reverse("school-service", args=[world.service_a.service_id])).content
+    detail = detail.decode()
+    assert unit in detail
+    assert "<code>ai_chat</code>" not in detail
+
+
 def test_catalog_hides_unlisted_services_and_their_pages(world, as_user):
     world.service_b.status = world.service_b.Status.UNLISTED
     world.service_b.save()
@@ -83,7 +108,7 @@ def test_service_page_compares_plans_with_features_as_rows(world, as_user):
     table = page[page.index('class="table compare"') :]
     assert table.index("Basic") < table.index("Premium")
     assert "500,000" in table or "500.000" in table or "500000" in table
-    quiz_row = re.search(r"<code>quiz</code></th>(.*?)</tr>", table, re.S).group(1)
+    quiz_row = re.search(r"퀴즈</th>(.*?)</tr>", table, re.S).group(1)
     # basic lacks quiz, premium has it.
     assert quiz_row.index('class="no"') < quiz_row.index('class="yes"')
     assert "?plan=premium" in table

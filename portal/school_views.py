@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from market.permissions import school_admin_required
 from monitoring.selectors import tenant_usage, usage_metrics
-from services.selectors import service_categories
 from tenants import selectors
 from tenants.credentials import tenant_reveal_credentials
 from tenants.errors import LifecycleError
@@ -74,7 +73,7 @@ def service_detail(request, service_id: str):
         {
             "service": service,
             "comparison": selectors.plan_comparison(service),
-            "categories": service_categories(service),
+            "categories": selectors.labelled_categories(service),
             "live_subscription": selectors.school_live_subscription(
                 organization=request.user.organization, service=service
             ),

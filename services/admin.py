@@ -3,7 +3,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from services.models import ConformanceRun, Manifest, Plan, Service, ServiceCredential, Vendor
+from services.models import (
+    CatalogLabel,
+    ConformanceRun,
+    Manifest,
+    Plan,
+    Service,
+    ServiceCredential,
+    Vendor,
+)
 
 
 def admin_link(obj, label=None):
@@ -204,3 +212,12 @@ class ConformanceRunAdmin(admin.ModelAdmin):
         "report",
         "created_at",
     )
+
+
+@admin.register(CatalogLabel)
+class CatalogLabelAdmin(admin.ModelAdmin):
+    """Staff correct or add the label of a feature or category code (over manifests' labels)."""
+
+    list_display = ("kind", "code", "label_ko", "label_en", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("code", "label_ko", "label_en")

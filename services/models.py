@@ -197,3 +197,29 @@ class ConformanceRun(TimeStampedModel):
 
     def __str__(self):
         return f"conformance of {self.service.service_id} at {self.created_at:%Y-%m-%d %H:%M}: {self.result}"
+
+
+class CatalogLabel(TimeStampedModel):
+    """A display label staff set for a feature or category code, over any manifest's label."""
+
+    class Kind(models.TextChoices):
+        FEATURE = "feature", _("Feature")
+        CATEGORY = "category", _("Category")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    code = models.CharField(
+        _("code"), max_length=64, help_text=_("As manifests write it, e.g. ai_chat or tutoring.")
+    )
+    label_ko = models.CharField(_("Korean label"), max_length=100)
+    label_en = models.CharField(_("English label"), max_length=100)
+
+    class Meta:
+        verbose_name = _("catalog label")
+        verbose_name_plural = _("catalog labels")
+        ordering = ["kind", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "code"], name="catalog_label_unique_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.code}"

@@ -125,17 +125,6 @@ def tenant_state_label(value: str) -> str:
         return value
 
 
-@register.filter
-def feature_label(code: str) -> str:
-    """`ai_chat` → `AI 채팅` / `AI chat` (services.labels)."""
-    return labels.feature_label(str(code))
-
-
-@register.filter
-def category_label(code: str) -> str:
-    return labels.category_label(str(code))
-
-
 @register.simple_tag
 def unit_price(price, metric: str, currency: str = "KRW") -> str:
     """A usage price with its unit: `AI token당 4원` / `4 KRW per AI token`."""

@@ -438,3 +438,28 @@ def test_renewing_an_ended_subscription_reactivates_the_tenant(world, as_user):
     assert Tenant.objects.get(pk=renewed.tenant_id).state == Tenant.State.REACTIVATING
     old_page = client.get(reverse("school-subscription", args=[world.subscription_a.pk]))
     assert reverse("school-subscription", args=[renewed.pk]) in old_page.content.decode()
+
+
+def test_a_manifest_label_shows_and_is_searched_and_staff_labels_win(world, as_user):
+    from services.models import CatalogLabel
+
+    manifest = world.service_a.current_manifest
+    manifest.data = {
+        **manifest.data,
+        "labels": {"categories": {"tutoring": {"ko": "1:1 과외", "en": "One-to-one lessons"}}},
+    }
+    manifest.save()
+    client = as_user(world.admin_a)
+    client.cookies["django_language"] = "ko"
+    found = client.get(reverse("school-catalog"), {"q": "과외"}).content.decode()
+    assert "Alpha Tutor" in found and ">1:1 과외<" in found
+    client.cookies["django_language"] = "en"
+    found = client.get(reverse("school-catalog"), {"q": "one-to-one"}).content.decode()
+    assert "Alpha Tutor" in found and ">One-to-one lessons<" in found
+
+    CatalogLabel.objects.create(
+        kind="category", code="tutoring", label_ko="개별 지도", label_en="Coaching"
+    )
+    detail = client.get(reverse("school-service", args=[world.service_a.service_id]))
+    assert ">Coaching<" in detail.content.decode()
+    assert "One-to-one lessons" not in detail.content.decode()

@@ -10,8 +10,11 @@ DEV_ENV := VENDOR_ALLOWED_PRIVATE_HOSTS=$${VENDOR_ALLOWED_PRIVATE_HOSTS:-127.0.0
 # Spectral (npm) lints the OpenAPI documents in the tests; tools/spectral pins it.
 SPECTRAL_DIR := tools/spectral
 SPECTRAL := $(SPECTRAL_DIR)/node_modules/.bin/spectral
+# axe-core (npm) audits the pages' accessibility in the browser tests; tools/axe pins it.
+AXE_DIR := tools/axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 
-.PHONY: install run test test-all lint faults bench messages screenshots clean spectral openapi-bundle
+.PHONY: install run test test-all lint faults bench messages screenshots clean spectral axe openapi-bundle
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +33,16 @@ $(SPECTRAL): $(SPECTRAL_DIR)/package.json $(SPECTRAL_DIR)/package-lock.json
 	@touch $(SPECTRAL)
 
 spectral: $(SPECTRAL)
+
+$(AXE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "make test audits the pages with axe-core, an npm package, but npm is not on PATH:" \
+			"install Node.js 18 or newer with npm (https://nodejs.org/), then run make test" \
+			"again." >&2; exit 1; }
+	cd $(AXE_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(AXE)
+
+axe: $(AXE)
 
 # Regenerate docs/standard/openapi.bundled.yaml after changing openapi.yaml or its schemas.
 openapi-bundle: install
@@ -51,13 +64,13 @@ lint: install
 
 # The suite on the embedded defaults (SQLite, filesystem broker). Tests marked
 # postgres or redis need those servers and run in CI's second pass (`make test-all`).
-# SPECTRAL_REQUIRED: the Spectral tests fail, instead of skipping, when Spectral is missing.
-test: lint messages spectral
-	SPECTRAL_REQUIRED=1 $(BIN)/python -m pytest -m "not postgres and not redis"
+# SPECTRAL_REQUIRED / AXE_REQUIRED: those tests fail, instead of skipping, when the tool is missing.
+test: lint messages spectral axe
+	SPECTRAL_REQUIRED=1 AXE_REQUIRED=1 $(BIN)/python -m pytest -m "not postgres and not redis"
 
 # The whole suite against whatever DATABASE_URL and CELERY_BROKER_URL point at.
-test-all: install messages spectral
-	SPECTRAL_REQUIRED=1 $(BIN)/python -m pytest
+test-all: install messages spectral axe
+	SPECTRAL_REQUIRED=1 AXE_REQUIRED=1 $(BIN)/python -m pytest
 
 # Refresh the committed screenshots in docs/screenshots/ (the tests write theirs under var/).
 screenshots: install messages

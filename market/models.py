@@ -24,6 +24,7 @@ class User(AbstractUser):
         null=True,
         blank=True,
         related_name="members",
+        verbose_name=_("vendor"),
     )
     organization = models.ForeignKey(
         "tenants.Organization",
@@ -31,12 +32,18 @@ class User(AbstractUser):
         null=True,
         blank=True,
         related_name="admins",
+        verbose_name=_("organization"),
     )
     preferred_language = models.CharField(
-        max_length=8, choices=[("ko", "한국어"), ("en", "English")], default="ko"
+        max_length=8,
+        choices=[("ko", "한국어"), ("en", "English")],
+        default="ko",
+        verbose_name=_("preferred language"),
     )
 
     class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         constraints = [
             models.CheckConstraint(
                 condition=Q(vendor__isnull=True) | Q(organization__isnull=True),
@@ -63,7 +70,9 @@ class MarketPolicy(TimeStampedModel):
         DATABASE_PER_TENANT = "DATABASE_PER_TENANT", _("Prefer database per tenant")
         DOCKER_PER_TENANT = "DOCKER_PER_TENANT", _("Prefer Docker per tenant")
 
-    singleton = models.BooleanField(default=True, editable=False, unique=True)
+    singleton = models.BooleanField(
+        default=True, editable=False, unique=True, verbose_name=_("singleton")
+    )
     require_staff_approval = models.BooleanField(
         _("new services need staff approval"), default=False
     )
@@ -84,6 +93,7 @@ class MarketPolicy(TimeStampedModel):
         max_length=32,
         choices=IsolationPreference.choices,
         default=IsolationPreference.SERVICE_DEFAULT,
+        verbose_name=_("isolation preference"),
     )
     incident_threshold = models.PositiveSmallIntegerField(
         _("consecutive unhealthy checks that open an incident"), default=3
@@ -119,14 +129,15 @@ class ApiToken(TimeStampedModel):
         ORGANIZATION = "organization", _("One school")
         VENDOR = "vendor", _("One vendor")
 
-    name = models.CharField(max_length=100)
-    scope = models.CharField(max_length=16, choices=Scope.choices)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    scope = models.CharField(max_length=16, choices=Scope.choices, verbose_name=_("scope"))
     organization = models.ForeignKey(
         "tenants.Organization",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="api_tokens",
+        verbose_name=_("organization"),
     )
     vendor = models.ForeignKey(
         "services.Vendor",
@@ -134,19 +145,34 @@ class ApiToken(TimeStampedModel):
         null=True,
         blank=True,
         related_name="api_tokens",
+        verbose_name=_("vendor"),
     )
     created_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_tokens"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
+        verbose_name=_("created by"),
     )
     prefix = models.CharField(
-        max_length=16, unique=True, help_text=_("Shown to identify the token.")
+        max_length=16,
+        unique=True,
+        help_text=_("Shown to identify the token."),
+        verbose_name=_("prefix"),
     )
-    key_hash = models.CharField(max_length=128, unique=True, editable=False)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    key_hash = models.CharField(
+        max_length=128, unique=True, editable=False, verbose_name=_("key hash")
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last used at")
+    )
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         constraints = [
             models.CheckConstraint(
                 condition=(

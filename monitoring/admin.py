@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from market.lib.admin import DerivedInline, DerivedModelAdmin
 from monitoring.models import (
     HealthRollup,
     Incident,
@@ -12,7 +13,7 @@ from monitoring.models import (
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(DerivedModelAdmin):
     list_display = ("service", "opened_at", "closed_at", "reason", "failed_checks", "last_alert_at")
     list_filter = ("closed_at", "service")
     list_select_related = ("service",)
@@ -30,7 +31,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(HealthRollup)
-class HealthRollupAdmin(admin.ModelAdmin):
+class HealthRollupAdmin(DerivedModelAdmin):
     list_display = (
         "service",
         "hour",
@@ -56,7 +57,7 @@ class HealthRollupAdmin(admin.ModelAdmin):
 
 
 @admin.register(SweepRun)
-class SweepRunAdmin(admin.ModelAdmin):
+class SweepRunAdmin(DerivedModelAdmin):
     list_display = (
         "minute",
         "services",
@@ -80,13 +81,13 @@ class SweepRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(MonitoringCounter)
-class MonitoringCounterAdmin(admin.ModelAdmin):
+class MonitoringCounterAdmin(DerivedModelAdmin):
     list_display = ("name", "value")
     readonly_fields = ("name", "value")
 
 
 @admin.register(UsageReport)
-class UsageReportAdmin(admin.ModelAdmin):
+class UsageReportAdmin(DerivedModelAdmin):
     list_display = ("tenant", "month", "state", "attempts", "collected_at", "error")
     list_filter = ("state", "month")
     list_select_related = ("tenant__service", "tenant__organization")
@@ -105,19 +106,14 @@ class UsageReportAdmin(admin.ModelAdmin):
     )
 
 
-class StatementLineInline(admin.TabularInline):
+class StatementLineInline(DerivedInline):
     model = StatementLine
-    extra = 0
     fields = ("kind", "description", "quantity", "unit_price", "amount")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StatementLine)
-class StatementLineAdmin(admin.ModelAdmin):
+class StatementLineAdmin(DerivedModelAdmin):
     list_display = ("statement", "kind", "description", "quantity", "unit_price", "amount")
     list_filter = ("kind",)
     list_select_related = ("statement__organization",)
@@ -133,7 +129,7 @@ class StatementLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(admin.ModelAdmin):
+class StatementAdmin(DerivedModelAdmin):
     list_display = ("organization", "month", "total", "currency", "updated_at")
     list_filter = ("month",)
     list_select_related = ("organization",)

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from events.services import event_record_many
 from market.lib.months import days_in_month, next_month
+from market.lib.text import spreadsheet_cell
 from monitoring.bulk import rows_insert, rows_update
 from monitoring.models import Statement, StatementLine, UsageReport
 from services.models import Plan, Service
@@ -342,13 +343,8 @@ CSV_HEADER = [
     "amount",
     "currency",
 ]
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """Text a spreadsheet will not run as a formula (vendor-chosen names end up in here)."""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+# Vendor-chosen names end up in cells: market.lib.text makes them text, not formulas.
+_cell = spreadsheet_cell
 
 
 def plain_decimal(number: Decimal) -> str:

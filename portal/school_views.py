@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from market.permissions import school_admin_required
 from monitoring.selectors import tenant_usage, usage_metrics
-from services.selectors import service_categories
 from tenants import selectors
 from tenants.credentials import tenant_reveal_credentials
 from tenants.display import display_state
@@ -76,7 +75,7 @@ def service_detail(request, service_id: str):
         {
             "service": service,
             "comparison": selectors.plan_comparison(service),
-            "categories": service_categories(service),
+            "categories": selectors.labelled_categories(service),
             "live_subscription": selectors.school_live_subscription(
                 organization=request.user.organization, service=service
             ),
@@ -320,7 +319,7 @@ def team(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invited = team_invite(
+            team_invite(
                 organization=organization,
                 email=form.cleaned_data["email"],
                 name=form.cleaned_data["name"],
@@ -331,7 +330,8 @@ def team(request):
         else:
             messages.success(
                 request,
-                _("Invitation sent to %(email)s.") % {"email": invited.email},
+                _("Invitation sent to %(email)s.")
+                % {"email": form.cleaned_data["email"].strip().lower()},
             )
             return redirect(reverse("school-team"))
     return render(

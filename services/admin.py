@@ -3,7 +3,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from services.models import ConformanceRun, Manifest, Plan, Service, ServiceCredential, Vendor
+from services.models import (
+    CatalogLabel,
+    ConformanceRun,
+    Manifest,
+    Plan,
+    Service,
+    ServiceCredential,
+    Vendor,
+)
 
 
 def admin_link(obj, label=None):
@@ -18,6 +26,25 @@ def admin_link(obj, label=None):
 class PlanInline(admin.TabularInline):
     model = Plan
     extra = 0
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # A tabular inline labels its columns with header cells only: name each field too.
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None:
+            field.widget.attrs.setdefault("aria-label", str(db_field.verbose_name))
+        return field
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class LabelledFormSet(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                if "DELETE" in form.fields:
+                    form.fields["DELETE"].widget.attrs["aria-label"] = _("Delete")
+
+        return LabelledFormSet
+
     fields = (
         "code",
         "name",
@@ -194,3 +221,12 @@ class ConformanceRunAdmin(admin.ModelAdmin):
         "report",
         "created_at",
     )
+
+
+@admin.register(CatalogLabel)
+class CatalogLabelAdmin(admin.ModelAdmin):
+    """Staff correct or add the label of a feature or category code (over manifests' labels)."""
+
+    list_display = ("kind", "code", "label_ko", "label_en", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("code", "label_ko", "label_en")

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from events.services import event_record
 from market.errors import DomainError
 from market.lib.outbound.guard import BlockedAddress, check_url
+from market.lib.text import strip_bidi_controls
 from market.models import MarketPolicy, User
 from services.models import Manifest, Plan, Service, ServiceCredential, Vendor
 from services.selectors import plans_in_live_use
@@ -88,7 +89,9 @@ def vendor_signup(*, name: str, contact_email: str, username: str, password: str
         while Vendor.objects.filter(slug=slug).exists():
             n += 1
             slug = f"{base}-{n}"
-        vendor = Vendor.objects.create(name=name, slug=slug, contact_email=contact_email)
+        vendor = Vendor.objects.create(
+            name=strip_bidi_controls(name), slug=slug, contact_email=contact_email
+        )
         user = User(username=username, email=contact_email, vendor=vendor)
         user.set_password(password)
         user.save()

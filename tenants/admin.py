@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from services.admin import admin_link
 from tenants.errors import LifecycleError
@@ -31,7 +32,7 @@ def retry_operations(modeladmin, request, queryset):
     )
 
 
-@admin.action(description=_("Cancel"))
+@admin.action(description=pgettext_lazy("an operation", "Cancel the selected operations"))
 def cancel_operations(modeladmin, request, queryset):
     _run_for_each(
         modeladmin,
@@ -212,6 +213,29 @@ class TenantAdmin(admin.ModelAdmin):
     actions = [force_deactivate_admin_request, force_deactivate_violation, resync_status]
 
 
+class ErrorKindFilter(admin.SimpleListFilter):
+    """The error kinds that occurred, with "none" named (the stock filter shows an empty link)."""
+
+    title = _("last error kind")
+    parameter_name = "last_error_kind"
+
+    def lookups(self, request, model_admin):
+        kinds = (
+            Operation.objects.exclude(last_error_kind="")
+            .order_by("last_error_kind")
+            .values_list("last_error_kind", flat=True)
+            .distinct()
+        )
+        return [("-", _("No error")), *((kind, kind) for kind in kinds)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "-":
+            return queryset.filter(last_error_kind="")
+        if self.value():
+            return queryset.filter(last_error_kind=self.value())
+        return queryset
+
+
 @admin.register(Operation)
 class OperationAdmin(admin.ModelAdmin):
     list_display = (
@@ -225,7 +249,7 @@ class OperationAdmin(admin.ModelAdmin):
         "last_error_kind",
         "created_at",
     )
-    list_filter = ("state", "kind", "last_error_kind")
+    list_filter = ("state", "kind", ErrorKindFilter)
     list_select_related = ("tenant__service", "tenant__organization")
     search_fields = ("request_id", "tenant__tenant_id", "tenant__service__service_id")
     readonly_fields = [field.name for field in Operation._meta.fields]

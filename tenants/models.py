@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from market.lib.crypto import EncryptedTextField
 from market.lib.models import TimeStampedModel
@@ -23,9 +24,11 @@ class Organization(TimeStampedModel):
         help_text=_("Sent to vendors as tenant_id, e.g. hallym_univ."),
     )
     contact_email = models.EmailField(_("contact e-mail"))
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
         ordering = ["name"]
 
     def __str__(self):
@@ -43,18 +46,34 @@ class Subscription(TimeStampedModel):
     LIVE_STATUSES = (Status.ACTIVE,)
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="subscriptions"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("organization"),
     )
     service = models.ForeignKey(
-        "services.Service", on_delete=models.PROTECT, related_name="subscriptions"
+        "services.Service",
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("service"),
     )
     plan = models.ForeignKey(
-        "services.Plan", on_delete=models.PROTECT, related_name="subscriptions"
+        "services.Plan",
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("plan"),
     )
     tenant = models.ForeignKey(
-        "Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="subscriptions"
+        "Tenant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+        verbose_name=_("tenant"),
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status")
+    )
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
     max_users = models.PositiveIntegerField(_("max users"))
@@ -62,14 +81,27 @@ class Subscription(TimeStampedModel):
     admin_email = models.EmailField(_("service admin e-mail"))
     admin_name = models.CharField(_("service admin name"), max_length=200)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    idempotency_key = models.CharField(max_length=255, blank=True, default="")
-    expiry_notice_sent_at = models.DateTimeField(null=True, blank=True)
-    renewal_notice_sent_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(
+        max_length=255, blank=True, default="", verbose_name=_("idempotency key")
+    )
+    expiry_notice_sent_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("expiry notice sent at")
+    )
+    renewal_notice_sent_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("renewal notice sent at")
+    )
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -115,33 +147,59 @@ class Tenant(TimeStampedModel):
         PURGED = "purged", _("Purged")
         NEEDS_ATTENTION = "needs_attention", _("Needs attention")
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tenants")
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="tenants",
+        verbose_name=_("organization"),
+    )
     service = models.ForeignKey(
-        "services.Service", on_delete=models.PROTECT, related_name="tenants"
+        "services.Service",
+        on_delete=models.PROTECT,
+        related_name="tenants",
+        verbose_name=_("service"),
     )
     tenant_id = models.SlugField(_("tenant id"), max_length=64)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED)
-    state_changed_at = models.DateTimeField(default=timezone.now)
-    attention_reason = models.TextField(blank=True)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.REQUESTED, verbose_name=_("state")
+    )
+    state_changed_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("state changed at")
+    )
+    attention_reason = models.TextField(blank=True, verbose_name=_("attention reason"))
     plan_code = models.CharField(
-        max_length=64, blank=True, help_text=_("The plan the vendor runs.")
+        max_length=64,
+        blank=True,
+        help_text=_("The plan the vendor runs."),
+        verbose_name=_("plan code"),
     )
-    isolation = models.CharField(max_length=32, blank=True)
+    isolation = models.CharField(max_length=32, blank=True, verbose_name=_("isolation"))
     access_url = models.URLField(_("access URL"), max_length=500, blank=True)
-    temp_password = EncryptedTextField(blank=True, default="")
-    credentials_emailed_by_vendor = models.BooleanField(default=False)
-    credentials_revealed_at = models.DateTimeField(null=True, blank=True)
-    data_preserved = models.BooleanField(null=True, blank=True)
-    reactivation_deadline = models.DateTimeField(null=True, blank=True)
-    purged_at = models.DateTimeField(null=True, blank=True)
-    last_status = models.JSONField(
-        null=True, blank=True, help_text=_("The vendor's last status answer.")
+    temp_password = EncryptedTextField(blank=True, default="", verbose_name=_("temp password"))
+    credentials_emailed_by_vendor = models.BooleanField(
+        default=False, verbose_name=_("credentials emailed by vendor")
     )
-    last_status_at = models.DateTimeField(null=True, blank=True)
-    drifted = models.BooleanField(default=False)
-    drift_reason = models.CharField(max_length=500, blank=True)
+    credentials_revealed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("credentials revealed at")
+    )
+    data_preserved = models.BooleanField(null=True, blank=True, verbose_name=_("data preserved"))
+    reactivation_deadline = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("reactivation deadline")
+    )
+    purged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("purged at"))
+    last_status = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=_("The vendor's last status answer."),
+        verbose_name=_("last status"),
+    )
+    last_status_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last status at"))
+    drifted = models.BooleanField(default=False, verbose_name=_("drifted"))
+    drift_reason = models.CharField(max_length=500, blank=True, verbose_name=_("drift reason"))
 
     class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
         ordering = ["organization__name", "service__name"]
         constraints = [
             models.UniqueConstraint(
@@ -174,28 +232,47 @@ class Operation(TimeStampedModel):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
         NEEDS_ATTENTION = "needs_attention", _("Needs attention")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("an operation", "Cancelled")
 
     OPEN_STATES = (State.QUEUED, State.IN_FLIGHT, State.POLLING)
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="operations")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="operations", verbose_name=_("tenant")
+    )
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.SET_NULL, null=True, blank=True, related_name="operations"
+        Subscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="operations",
+        verbose_name=_("subscription"),
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    payload = models.JSONField(default=dict, blank=True)
-    request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    payload = models.JSONField(default=dict, blank=True, verbose_name=_("payload"))
+    request_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("request id")
+    )
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.QUEUED, verbose_name=_("state")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt at"))
     started_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the current attempt began.")
+        null=True,
+        blank=True,
+        help_text=_("When the current attempt began."),
+        verbose_name=_("started at"),
     )
-    first_failure_at = models.DateTimeField(null=True, blank=True)
+    first_failure_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("first failure at")
+    )
     polling_since = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the vendor accepted the call with 202.")
+        null=True,
+        blank=True,
+        help_text=_("When the vendor accepted the call with 202."),
+        verbose_name=_("polling since"),
     )
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     waiting_for_slot_since = models.DateTimeField(
         null=True,
         blank=True,
@@ -203,17 +280,29 @@ class Operation(TimeStampedModel):
             "When it found its service's concurrent calls at the cap; it goes out when a call of "
             "that service finishes."
         ),
+        verbose_name=_("waiting for slot since"),
     )
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_body_excerpt = models.TextField(blank=True)
-    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    last_error_kind = models.CharField(max_length=32, blank=True)
-    last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("last status code")
+    )
+    last_body_excerpt = models.TextField(blank=True, verbose_name=_("last body excerpt"))
+    last_latency_ms = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("last latency ms")
+    )
+    last_error_kind = models.CharField(max_length=32, blank=True, verbose_name=_("last error kind"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
 
     class Meta:
+        verbose_name = _("operation")
+        verbose_name_plural = _("operations")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -242,23 +331,48 @@ class Operation(TimeStampedModel):
 class LifecycleEvent(models.Model):
     """The audit log: who or what did what to a tenant, when, and with which result."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="events")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="events", verbose_name=_("tenant")
+    )
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        Subscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("subscription"),
     )
     operation = models.ForeignKey(
-        Operation, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        Operation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("operation"),
     )
-    kind = models.CharField(max_length=64)
+    kind = models.CharField(max_length=64, verbose_name=_("kind"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    actor_label = models.CharField(max_length=100, help_text=_("e.g. a user name or system:beat"))
-    message = models.TextField()
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    actor_label = models.CharField(
+        max_length=100,
+        help_text=_("e.g. a user name or system:beat"),
+        verbose_name=_("actor label"),
+    )
+    message = models.TextField(verbose_name=_("message"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
+        verbose_name = _("lifecycle event")
+        verbose_name_plural = _("lifecycle events")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="event_tenant_time_idx")]
 

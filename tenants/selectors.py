@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from services.labels import label_book
 from services.models import Plan, Service
 from services.selectors import listed_services, service_categories, service_features
 from tenants.display import Display, display_state, with_last_operation
@@ -25,44 +26,65 @@ HISTORY_LIMIT = 50
 @dataclass(frozen=True)
 class CatalogEntry:
     service: Service
-    categories: list[str]
-    features: list[str]
+    categories: list[tuple[str, str]]
+    """(code, label) pairs, as every list of codes here: the label is what a school reads."""
+    features: list[tuple[str, str]]
     lowest_price: Plan | None
 
 
 @dataclass(frozen=True)
 class Catalog:
     entries: list[CatalogEntry]
-    categories: list[str]
-    features: list[str]
+    categories: list[tuple[str, str]]
+    features: list[tuple[str, str]]
 
 
 def catalog(*, query: str = "", category: str = "", feature: str = "") -> Catalog:
-    """Listed services matching a search on name/description and a category and feature filter.
+    """Listed services matching a search (name, description, category and feature, codes and
+    labels in the reader's language) and a category and feature filter.
 
     The facets (all categories and features) come from every listed service, so a filter that
     matches nothing can still be changed from the same page.
     """
     services = list(listed_services().select_related("current_manifest"))
-    all_categories: dict[str, None] = {}
-    all_features: dict[str, None] = {}
+    book = label_book(services)
+    all_categories: dict[str, str] = {}
+    all_features: dict[str, str] = {}
     entries = []
     query = query.strip().casefold()
     for service in services:
-        categories = service_categories(service)
-        features = service_features(service)
-        all_categories.update(dict.fromkeys(categories))
-        all_features.update(dict.fromkeys(features))
-        if query and query not in f"{service.name}\n{service.description}".casefold():
+        categories = [(code, book.category(code)) for code in service_categories(service)]
+        features = [(code, book.feature(code)) for code in service_features(service)]
+        all_categories.update(categories)
+        all_features.update(features)
+        searched = "\n".join(
+            [
+                service.name,
+                service.description,
+                *(part for pair in categories + features for part in pair),
+            ]
+        )
+        if query and query not in searched.casefold():
             continue
-        if category and category not in categories:
+        if category and category not in dict(categories):
             continue
-        if feature and feature not in features:
+        if feature and feature not in dict(features):
             continue
         plans = [plan for plan in service.plans.all() if plan.is_active]
         cheapest = min(plans, key=lambda plan: plan.price, default=None)
         entries.append(CatalogEntry(service, categories, features, cheapest))
-    return Catalog(entries, sorted(all_categories), sorted(all_features))
+    by_label = lambda pair: pair[1].casefold()  # noqa: E731
+    return Catalog(
+        entries,
+        sorted(all_categories.items(), key=by_label),
+        sorted(all_features.items(), key=by_label),
+    )
+
+
+def labelled_categories(service: Service) -> list[tuple[str, str]]:
+    """The service's categories as (code, label) pairs in the reader's language."""
+    book = label_book([service])
+    return [(code, book.category(code)) for code in service_categories(service)]
 
 
 def catalog_service(*, service_id: str) -> Service:
@@ -82,6 +104,7 @@ def active_plans(service: Service) -> list[Plan]:
 class PlanComparison:
     plans: list[Plan]
     feature_rows: list[tuple[str, list[bool]]]
+    """(the feature's label, whether each plan has it)."""
     unit_price_rows: list[tuple[str, list[str | None]]]
 
 
@@ -93,8 +116,10 @@ def plan_comparison(service: Service) -> PlanComparison:
     for plan in plans:
         features.update(dict.fromkeys(str(f) for f in plan.features or []))
         metrics.update(dict.fromkeys(plan.unit_prices or {}))
+    book = label_book([service])
     feature_rows = [
-        (feature, [feature in (plan.features or []) for plan in plans]) for feature in features
+        (book.feature(feature), [feature in (plan.features or []) for plan in plans])
+        for feature in features
     ]
     unit_price_rows = [
         (metric, [(plan.unit_prices or {}).get(metric) for plan in plans]) for metric in metrics

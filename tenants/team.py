@@ -35,19 +35,45 @@ def set_password_url(user: User) -> str:
     return f"{str(settings.MARKET_BASE_URL).rstrip('/')}{path}"
 
 
-def team_invite(*, organization: Organization, email: str, name: str, invited_by: User) -> User:
+def _existing_account(email: str) -> User | None:
+    return (
+        User.objects.filter(username__iexact=email).first()
+        or User.objects.filter(email__iexact=email).first()
+    )
+
+
+def _tell_existing_account(*, user: User, organization: Organization, invited_by: User) -> None:
+    """Tell the address's owner (not the inviter) that an invitation could not make an account."""
+    context = {"organization": organization, "invited_by": invited_by, "user": user}
+    mail_render_queue(
+        kind="team_invite_existing",
+        template="tenants/emails/invite_existing",
+        context=context,
+        to=[user.email or user.username],
+        language=user.preferred_language or None,
+    )
+
+
+def team_invite(
+    *, organization: Organization, email: str, name: str, invited_by: User
+) -> User | None:
     """Create an admin of `organization` without a password and e-mail a set-password link.
 
     The username is the e-mail address, so the invited person logs in with what they know.
+    An address that already has an account elsewhere in the market (another school, a vendor,
+    staff) gets the same answer as a new one, so an invitation reveals nothing about other
+    accounts: its owner is told by e-mail instead, and None is returned. Only an admin of this
+    school (listed on the team page already) is an error.
     """
     email = email.strip().lower()
     if invited_by.organization_id != organization.pk:
         raise TeamError(_("You can only invite admins to your own school."))
-    if (
-        User.objects.filter(username__iexact=email).exists()
-        or User.objects.filter(email__iexact=email).exists()
-    ):
-        raise TeamError(_("An account with this e-mail address already exists."), field="email")
+    existing = _existing_account(email)
+    if existing is not None and existing.organization_id == organization.pk:
+        raise TeamError(_("This person is already an admin of your school."), field="email")
+    if existing is not None:
+        _tell_existing_account(user=existing, organization=organization, invited_by=invited_by)
+        return None
     first_name, _sep, last_name = name.strip().partition(" ")
     try:
         # The account and its invitation commit together; the outbox delivers it with retries.
@@ -75,7 +101,6 @@ def team_invite(*, organization: Organization, email: str, name: str, invited_by
                 language=translation.get_language(),
             )
     except IntegrityError:
-        raise TeamError(
-            _("An account with this e-mail address already exists."), field="email"
-        ) from None
+        # Created by a concurrent request between the check and the insert: as above.
+        return None
     return user

@@ -15,6 +15,7 @@ from portal.api.views import (
     MarketPolicyView,
     MarketRedocView,
     MarketSchemaView,
+    redoc_bundle,
 )
 
 router = SimpleRouter(trailing_slash=False)
@@ -38,6 +39,7 @@ urlpatterns = [
     path("schema/", MarketSchemaView.as_view(**PUBLIC), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **PUBLIC), name="api-docs"),
     path("redoc/", MarketRedocView.as_view(url_name="api-schema", **PUBLIC), name="api-redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     path("v1/", include((v1_patterns, "api-v1"))),
     re_path(r"^.*$", api_not_found),
 ]

@@ -2,9 +2,15 @@
 
 Here, on top, because a token belongs to a school or a vendor (apps above the core)."""
 
+from functools import lru_cache
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 from django.template import engines
+from django.urls import reverse
 from django.utils import translation
+from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework import status
@@ -128,7 +134,8 @@ class MarketSchemaView(SpectacularAPIView):
             return super().get(request, *args, **kwargs)
 
 
-# The stock Redoc page fetches fonts from Google; this one loads nothing but the sidecar bundle.
+# The stock Redoc page fetches fonts from Google; this one loads nothing but the sidecar bundle,
+# served through `redoc_bundle` below because the bundle itself asks a CDN for a logo.
 REDOC_PAGE = """<!DOCTYPE html>
 <html>
   <head>
@@ -154,6 +161,25 @@ class MarketRedocView(SpectacularRedocView):
         context = {
             "title": self.title,
             "schema_url": self._get_schema_url(request),
-            "redoc_standalone": self._redoc_standalone(),
+            "redoc_standalone": reverse("api-redoc-bundle"),
         }
         return HttpResponse(page.render(context), content_type="text/html; charset=utf-8")
+
+
+# Redoc's menu footer shows Redocly's logo from this address, with no option to turn it off.
+REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+BLANK_SVG = "data:image/svg+xml,%3Csvg xmlns=%27http://www.w3.org/2000/svg%27/%3E"
+
+
+@lru_cache(maxsize=1)
+def _redoc_bundle_text() -> str:
+    path = finders.find("drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js")
+    return Path(path).read_text(encoding="utf-8").replace(REDOC_CDN_LOGO, BLANK_SVG)
+
+
+@require_GET
+def redoc_bundle(request):
+    """The sidecar's Redoc bundle with its one outside address (the logo) made a blank image."""
+    response = HttpResponse(_redoc_bundle_text(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,5 +1,7 @@
 """Small template helpers shared by every portal page: icons, badges, numbers."""
 
+from decimal import Decimal
+
 from django import template
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
@@ -7,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from services import labels
 from tenants.display import display_state, tenant_display_state
 from tenants.models import Operation, Tenant
 
@@ -141,3 +144,14 @@ def operation_state_label(value: str) -> str:
         return Operation.State(value).label
     except ValueError:
         return value
+
+
+@register.simple_tag
+def unit_price(price, metric: str, currency: str = "KRW") -> str:
+    """A usage price with its unit: `AI token당 4원` / `4 KRW per AI token`."""
+    amount = f"{Decimal(str(price)).normalize():,f}"
+    return _("%(amount)s %(currency)s per %(unit)s") % {
+        "amount": amount,
+        "currency": currency,
+        "unit": labels.metric_unit(metric),
+    }

@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 
+from market.lib.text import strip_bidi_in
 from services.standard.manifest_messages import (
     MAX_REPORTED_ERRORS,
     Path,
     Problem,
+    closest,
     pointer_of,
     problems_from_schema_error,
     shown,
@@ -232,7 +234,9 @@ def validate_manifest_text(
                 line=None,
             ),
         )
-    return ManifestResult(data=data, errors=errors)
+    # The data the market stores and shows carries no bidirectional controls (the raw text,
+    # kept for the vendor, does): see market.lib.text.
+    return ManifestResult(data=strip_bidi_in(data), errors=errors)
 
 
 def plans_from_manifest(data: dict) -> list[PlanSpec]:
@@ -296,6 +300,9 @@ def _semantic_problems(
         yield from _isolation_problems(data)
     if flagged.clean("/features"):
         yield from _plan_reference_problems(data)
+    # Labels name codes of other sections: judged only once those sections have no error.
+    if all(flagged.clean(section) for section in ("/labels", "/service", "/features", "/plans")):
+        yield from _label_problems(data)
 
 
 def _value_problems(value, path: Path) -> Iterator[Problem]:
@@ -530,6 +537,57 @@ def _plan_reference_problems(data: dict) -> Iterator[Problem]:
                         f"`{ptr}`의 요금제 {shown(target)}은(는) 이 매니페스트에 없습니다. 다음 중 "
                         f"하나를 쓰세요: {listed}",
                     )
+
+
+def _offered_features(data: dict) -> list[str]:
+    """Every feature name of the manifest's plans, in both forms, in document order."""
+    names: dict[str, None] = {}
+    for section in ("features", "plans"):
+        value = data.get(section)
+        if not isinstance(value, dict):
+            continue
+        for entry in value.values():
+            listed = entry.get("features") if isinstance(entry, dict) else entry
+            if isinstance(listed, list):
+                names.update(dict.fromkeys(n for n in listed if isinstance(n, str)))
+    return list(names)
+
+
+def _label_problems(data: dict) -> Iterator[Problem]:
+    """A label names a code the manifest uses: a feature of a plan, a category of the service."""
+    labels = data.get("labels")
+    if not isinstance(labels, dict):
+        return
+    service = data.get("service") if isinstance(data.get("service"), dict) else {}
+    categories = service.get("categories") if isinstance(service.get("categories"), list) else []
+    known = {
+        "features": (_offered_features(data), "a feature of a plan", "요금제의 기능"),
+        "categories": (
+            [c for c in categories if isinstance(c, str)],
+            "a category in /service/categories",
+            "/service/categories의 분류",
+        ),
+    }
+    for section, (codes, what, what_ko) in known.items():
+        entries = labels.get(section)
+        if not isinstance(entries, dict):
+            continue
+        for code in entries:
+            if code in codes:
+                continue
+            path = ("labels", section, code)
+            ptr = pointer_of(path)
+            listed = ", ".join(codes[:20]) or "(none)"
+            meant = closest(code, codes)
+            hint_en = f"did you mean `{meant}`? " if meant else ""
+            hint_ko = f"혹시 `{meant}`인가요? " if meant else ""
+            yield Problem(
+                path,
+                f"`{ptr}` labels {shown(code)}, which is not {what}: {hint_en}label one of "
+                f"{listed}, or remove this label",
+                f"`{ptr}`의 {shown(code)}은(는) {what_ko}가 아닙니다. {hint_ko}다음 중 하나에 표시 "
+                f"이름을 붙이거나 이 항목을 지우세요: {listed}",
+            )
 
 
 def _undeclared_feature(path: Path, name: str, declared: set[str]) -> Problem:

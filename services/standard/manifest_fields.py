@@ -332,12 +332,52 @@ FIELD_TEXTS: dict[str, FieldText] = {
     "resources.min_memory": FieldText("the minimum memory", "최소 메모리", '"2GB"'),
     "resources.min_cpu": FieldText("the minimum CPU", "최소 CPU", '"1 core"'),
     "resources.storage": FieldText("the storage needed", "필요한 저장 공간", '"10GB per tenant"'),
+    "labels": FieldText(
+        "the labels section (features and categories, each code: {ko, en})",
+        "labels 섹션(features와 categories, 각 코드: {ko, en})",
+        'labels: {features: {ai_chat: {ko: "AI 채팅", en: "AI chat"}}}',
+    ),
+    "labels.features": FieldText(
+        "a mapping of feature name to its label",
+        "기능 이름과 표시 이름의 매핑",
+        '{ai_chat: {ko: "AI 채팅", en: "AI chat"}}',
+    ),
+    "labels.categories": FieldText(
+        "a mapping of category name to its label",
+        "분류 이름과 표시 이름의 매핑",
+        '{tutoring: {ko: "튜터링", en: "Tutoring"}}',
+    ),
+    "labels.features.*": FieldText(
+        "a label in Korean and English", "한국어와 영어 표시 이름", '{ko: "AI 채팅", en: "AI chat"}'
+    ),
+    "labels.categories.*": FieldText(
+        "a label in Korean and English", "한국어와 영어 표시 이름", '{ko: "튜터링", en: "Tutoring"}'
+    ),
+    "labels.features.*.ko": FieldText(
+        "the Korean label (1-100 characters)", "한국어 표시 이름(1~100자)", '"AI 채팅"'
+    ),
+    "labels.features.*.en": FieldText(
+        "the English label (1-100 characters)", "영어 표시 이름(1~100자)", '"AI chat"'
+    ),
+    "labels.categories.*.ko": FieldText(
+        "the Korean label (1-100 characters)", "한국어 표시 이름(1~100자)", '"튜터링"'
+    ),
+    "labels.categories.*.en": FieldText(
+        "the English label (1-100 characters)", "영어 표시 이름(1~100자)", '"Tutoring"'
+    ),
 }
 
 _UNKNOWN_FIELD = FieldText("a valid value", "올바른 값", "")
 
-# Objects whose keys are names the vendor chooses (plan codes, metric names).
-_FREE_KEYED = {("features",), ("plans",), ("plans", "*", "unit_prices"), ("lti", "custom")}
+# Objects whose keys are names the vendor chooses (plan codes, metric names, labelled codes).
+_FREE_KEYED = {
+    ("features",),
+    ("plans",),
+    ("plans", "*", "unit_prices"),
+    ("lti", "custom"),
+    ("labels", "features"),
+    ("labels", "categories"),
+}
 
 
 def field_key(path: tuple[str | int, ...]) -> str:

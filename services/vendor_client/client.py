@@ -26,6 +26,7 @@ from django.conf import settings
 
 from market.lib.outbound.http import OutboundError, Reply, exchange, guarded_session
 from market.lib.outbound.transport import CallDeadline
+from market.lib.text import strip_bidi_controls, strip_bidi_in
 from services.vendor_client import jwt_keys
 from services.vendor_client.schemas import ENDPOINT_SCHEMAS, validation_problem
 from services.vendor_client.signing import sign_prepared, signing_keys
@@ -491,7 +492,7 @@ class VendorClient:
             ok=False,
             status_code=failure.status_code,
             body=None,
-            body_excerpt=failure.excerpt,
+            body_excerpt=strip_bidi_controls(failure.excerpt),
             latency_ms=_elapsed_ms(started),
             error_kind=failure.kind,
             error=failure.message,
@@ -514,14 +515,15 @@ class VendorClient:
         parsed, parse_problem = _parse_json(reply.content)
 
         def outcome(kind: ErrorKind | None, error: str | None, retryable: bool, body: Any):
+            # Vendor text reaches pages and CSV: no bidirectional controls (market.lib.text).
             return VendorResponse(
                 ok=kind is None,
                 status_code=status,
-                body=body,
-                body_excerpt=_excerpt(reply.content),
+                body=strip_bidi_in(body),
+                body_excerpt=strip_bidi_controls(_excerpt(reply.content)),
                 latency_ms=_elapsed_ms(started),
                 error_kind=kind,
-                error=error,
+                error=strip_bidi_controls(error) if error else error,
                 retryable=retryable,
                 retry_after=_retry_after(reply),
                 request_id=request_id,

@@ -373,3 +373,16 @@ def test_the_months_run_writes_schools_in_chunks(monkeypatch):
     assert chunks == [2, 2, 1]
     # 100,000 × 27/31 = 87,096.77 → 87,097; 1,001 api calls × 0.5 = 500.5 → 501.
     assert sorted(s.total for s in Statement.objects.all()) == [87097 + 501] * 5
+
+
+def test_csv_neutralises_a_formula_after_spaces_and_drops_bidi_controls():
+    school = OrganizationFactory(name=" =cmd|' /C calc'!A0")
+    service = ServiceFactory(name="Tutor\u202egpj.exe")
+    subscribe(school, service=service, starts_on=date(2026, 4, 16), ends_on=date(2027, 4, 16))
+    statement = billing.statement_generate(organization_id=school.pk, month=APRIL)
+
+    rows = list(csv.reader(io.StringIO(billing.statement_csv(statement))))
+
+    assert rows[1][1] == "' =cmd|' /C calc'!A0"
+    assert "\u202e" not in rows[1][3]
+    assert "Tutorgpj.exe" in rows[1][3]

@@ -61,6 +61,31 @@ def test_catalog_filters_by_category_and_feature(world, as_user):
     assert 'value="quiz"' in by_feature
 
 
+@pytest.mark.parametrize(
+    ("language", "query", "label", "unit"),
+    [
+        ("ko", "튜터링", "AI 채팅", "AI 토큰당 4 KRW"),
+        ("en", "tutoring", "AI chat", "4 KRW per AI token"),
+    ],
+)
+def test_catalog_shows_and_searches_labels_never_slugs(
+    world, as_user, language, query, label, unit
+):
+    """Categories and features show their label in the reader's language; search matches it."""
+    client = as_user(world.admin_a)
+    client.cookies["django_language"] = language
+    world.service_a.plans.filter(code="premium").update(unit_prices={"ai_tokens": "4"})
+    found = client.get(reverse("school-catalog"), {"q": query}).content.decode()
+    assert "Alpha Tutor" in found
+    assert "Beta Bot" not in found
+    assert f">{label}<" in found, "the feature filter shows the label"
+    assert ">ai_chat<" not in found and ">tutoring<" not in found
+    detail = client.get(reverse("school-service", args=[world.service_a.service_id])).content
+    detail = detail.decode()
+    assert unit in detail
+    assert "<code>ai_chat</code>" not in detail
+
+
 def test_catalog_hides_unlisted_services_and_their_pages(world, as_user):
     world.service_b.status = world.service_b.Status.UNLISTED
     world.service_b.save()
@@ -83,7 +108,7 @@ def test_service_page_compares_plans_with_features_as_rows(world, as_user):
     table = page[page.index('class="table compare"') :]
     assert table.index("Basic") < table.index("Premium")
     assert "500,000" in table or "500.000" in table or "500000" in table
-    quiz_row = re.search(r"<code>quiz</code></th>(.*?)</tr>", table, re.S).group(1)
+    quiz_row = re.search(r"퀴즈</th>(.*?)</tr>", table, re.S).group(1)
     # basic lacks quiz, premium has it.
     assert quiz_row.index('class="no"') < quiz_row.index('class="yes"')
     assert "?plan=premium" in table
@@ -366,9 +391,27 @@ def test_inviting_an_admin_creates_the_account_and_mails_a_set_password_link(
     assert form.context["validlink"] is True
 
 
-def test_inviting_an_existing_address_shows_the_error_under_the_email(world, as_user):
+def test_inviting_an_address_with_an_account_elsewhere_reveals_nothing(world, as_user, mailoutbox):
+    """Another school's admin gets the same answer as a new address; its owner is told."""
+    client = as_user(world.admin_a)
+    answers = []
+    for email in (world.admin_b.email.upper(), "new@alpha.example"):
+        response = client.post(reverse("school-team"), {"name": "Someone", "email": email})
+        shown = [str(m) for m in client.get(response.url).context["messages"]]
+        answers.append((response.status_code, response.url, shown[0].replace(email.lower(), "@")))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 302
+    world.admin_b.refresh_from_db()
+    assert world.admin_b.organization_id == world.school_b.pk, "the account is not moved"
+    assert not world.school_a.admins.filter(email__iexact=world.admin_b.email).exists()
+    to_existing = [m for m in mailoutbox if m.to == [world.admin_b.email]]
+    assert len(to_existing) == 1
+    assert "/reset/" not in to_existing[0].body, "no set-password link for an existing account"
+
+
+def test_inviting_an_admin_of_the_same_school_shows_the_error_under_the_email(world, as_user):
     response = as_user(world.admin_a).post(
-        reverse("school-team"), {"name": "Someone", "email": world.admin_b.email}
+        reverse("school-team"), {"name": "Someone", "email": world.admin_a.email}
     )
     assert response.status_code == 200
     assert 'id="id_email_error"' in response.content.decode()
@@ -395,3 +438,28 @@ def test_renewing_an_ended_subscription_reactivates_the_tenant(world, as_user):
     assert Tenant.objects.get(pk=renewed.tenant_id).state == Tenant.State.REACTIVATING
     old_page = client.get(reverse("school-subscription", args=[world.subscription_a.pk]))
     assert reverse("school-subscription", args=[renewed.pk]) in old_page.content.decode()
+
+
+def test_a_manifest_label_shows_and_is_searched_and_staff_labels_win(world, as_user):
+    from services.models import CatalogLabel
+
+    manifest = world.service_a.current_manifest
+    manifest.data = {
+        **manifest.data,
+        "labels": {"categories": {"tutoring": {"ko": "1:1 과외", "en": "One-to-one lessons"}}},
+    }
+    manifest.save()
+    client = as_user(world.admin_a)
+    client.cookies["django_language"] = "ko"
+    found = client.get(reverse("school-catalog"), {"q": "과외"}).content.decode()
+    assert "Alpha Tutor" in found and ">1:1 과외<" in found
+    client.cookies["django_language"] = "en"
+    found = client.get(reverse("school-catalog"), {"q": "one-to-one"}).content.decode()
+    assert "Alpha Tutor" in found and ">One-to-one lessons<" in found
+
+    CatalogLabel.objects.create(
+        kind="category", code="tutoring", label_ko="개별 지도", label_en="Coaching"
+    )
+    detail = client.get(reverse("school-service", args=[world.service_a.service_id]))
+    assert ">Coaching<" in detail.content.decode()
+    assert "One-to-one lessons" not in detail.content.decode()

@@ -201,6 +201,12 @@ resources:
   min_memory: 2GB
   min_cpu: 1 core
   storage: 10GB per tenant
+labels:
+  features:
+    ai_chat: {ko: "AI 채팅", en: "AI chat"}
+    rag: {ko: "문서 기반 답변", en: "Answers from your documents"}
+  categories:
+    tutoring: {ko: "튜터링", en: "Tutoring"}
 x-vendor-notes: {anything: [goes, here]}
 """
 
@@ -280,6 +286,14 @@ def test_seed_manifest_is_valid_unchanged(text, each_yaml_parser):
 
 def test_seed_manifest_as_utf8_bytes_is_valid_and_keeps_korean_text():
     result = validate(SEED_MANIFEST_KO.encode("utf-8"))
+
+    assert result.is_valid
+    assert result.data["service"]["description"] == "AI 기반 학습 튜터"
+
+
+def test_bidirectional_controls_are_removed_from_the_stored_data():
+    text = SEED_MANIFEST_KO.replace("AI 기반 학습 튜터", "AI \u202e기반\u2066 학습 튜터\u200f")
+    result = validate(text)
 
     assert result.is_valid
     assert result.data["service"]["description"] == "AI 기반 학습 튜터"
@@ -1084,3 +1098,59 @@ def test_schema_has_its_id_and_a_description_on_every_property():
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     # Properties inside `if` clauses are conditions, not fields.
     assert [path for path in undocumented if "/if/" not in path] == []
+
+
+# --- labels ------------------------------------------------------------------------------------
+
+
+def with_labels(labels: dict) -> dict:
+    data = copy.deepcopy(SEED_DATA)
+    data["service"]["categories"] = ["tutoring"]
+    data["labels"] = labels
+    return data
+
+
+def test_labels_for_used_features_and_categories_are_valid():
+    result = validate(
+        with_labels(
+            {
+                "features": {"ai_chat": {"ko": "AI 채팅", "en": "AI chat"}},
+                "categories": {"tutoring": {"ko": "튜터링", "en": "Tutoring"}},
+            }
+        )
+    )
+    assert result.errors == ()
+    assert result.data["labels"]["features"]["ai_chat"]["ko"] == "AI 채팅"
+
+
+def test_a_label_for_a_feature_no_plan_offers_is_refused_with_the_closest_name():
+    result = validate(with_labels({"features": {"ai_chta": {"ko": "AI 채팅", "en": "AI chat"}}}))
+    [error] = result.errors
+    assert error.pointer == "/labels/features/ai_chta"
+    assert "did you mean `ai_chat`?" in error.message
+    assert "혹시 `ai_chat`인가요?" in error.message_ko
+
+
+def test_a_label_for_an_unknown_category_is_refused_naming_the_categories():
+    result = validate(with_labels({"categories": {"math": {"ko": "수학", "en": "Math"}}}))
+    [error] = result.errors
+    assert error.pointer == "/labels/categories/math"
+    assert "tutoring" in error.message
+
+
+@pytest.mark.parametrize(
+    ("label", "pointer"),
+    [
+        ({"ko": "AI 채팅"}, "/labels/features/ai_chat/en"),
+        ({"ko": "", "en": "AI chat"}, "/labels/features/ai_chat/ko"),
+        ({"ko": "AI 채팅", "en": "AI chat", "fr": "Chat IA"}, "/labels/features/ai_chat/fr"),
+    ],
+)
+def test_a_label_needs_korean_and_english_and_nothing_else(label, pointer):
+    result = validate(with_labels({"features": {"ai_chat": label}}))
+    assert pointer in pointers(result)
+
+
+def test_an_unknown_labels_section_is_refused():
+    result = validate(with_labels({"plans": {}}))
+    assert "/labels/plans" in pointers(result)

@@ -112,6 +112,8 @@ def test_manifest_update_refuses_to_remove_a_plan_live_subscriptions_use(referen
     del data["features"]["premium"]
     for plan in data["plans"].values():
         plan["allowed_changes"] = [c for c in plan.get("allowed_changes", []) if c != "premium"]
+    for only_in_premium in ("quiz", "api_integration"):  # a label names an offered feature
+        del data["labels"]["features"][only_in_premium]
     with pytest.raises(RegistrationError, match="premium"):
         manifest_update(service=service, raw_text=yaml.safe_dump(data))
     service.refresh_from_db()

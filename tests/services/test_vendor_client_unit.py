@@ -624,3 +624,14 @@ def test_oauth2_token_failure_becomes_the_calls_outcome(mocked, status, body, ki
     assert result.retryable is retryable
     assert "OAuth2 token request" in result.error
     assert not any(c.request.url == STATUS_URL for c in mocked.calls)
+
+
+def test_a_vendors_bidi_controls_never_reach_the_error_body_or_excerpt(client, mocked):
+    tricky = {"error": "tenant_already_exists", "message": "Tenant \u202eexe.fdp\u202c exists"}
+    mocked.post(ACTIVATE_URL, status=409, json=tricky)
+
+    result = client.activate("hallym_univ", ACTIVATE_PAYLOAD, request_id="r")
+
+    for text in (result.error, result.body_excerpt, result.body["message"]):
+        assert "\u202e" not in text and "\u202c" not in text
+    assert "Tenant exe.fdp exists" in result.error

@@ -67,6 +67,18 @@ class Service(TimeStampedModel):
         null=True, blank=True, help_text=_("Set when mandatory usage reports are not answered.")
     )
 
+    class ListedVia(models.TextChoices):
+        """How a listed service got listed (docs/standard/listing.md)."""
+
+        NOT_LISTED = "", _("Not listed yet")
+        GATE = "gate", _("Passed the listing checklist")
+        STAFF = "staff", _("Approved by staff")
+        GRANDFATHERED = "grandfathered", _("Listed before the listing checklist")
+
+    listed_via = models.CharField(
+        _("listed via"), max_length=16, choices=ListedVia.choices, default="", blank=True
+    )
+
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(fields=["status", "health"], name="service_status_health_idx")]
@@ -133,6 +145,11 @@ class Plan(TimeStampedModel):
     allowed_changes = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
+    price_set = models.BooleanField(
+        _("price set"),
+        default=False,
+        help_text=_("The manifest declares this plan's price, or staff set it."),
+    )
 
     class Meta:
         ordering = ["service", "position", "code"]

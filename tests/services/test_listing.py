@@ -175,3 +175,25 @@ def test_the_vendor_sees_its_checklist(client, reference_vendor, language, expec
     assert 'data-check="conformance"' in text
     for phrase in expected:
         assert phrase in text, phrase
+
+
+def test_a_price_staff_type_in_the_admin_counts_as_set(client, reference_vendor):
+    from tests.factories import StaffFactory
+
+    service = _register(
+        reference_vendor.base_url,
+        features=_features_with_unpriced_plan(reference_vendor.base_url),
+    )
+    _passing_run(service)
+    plan = Plan.objects.get(service=service, code="campus")
+    client.force_login(StaffFactory())
+    url = reverse("admin:services_plan_change", args=[plan.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(price="30000", features='["ai_chat"]', allowed_changes="[]", unit_prices="{}")
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    plan.refresh_from_db()
+    assert (plan.price, plan.price_set) == (30000, True)
+    service.refresh_from_db()
+    assert (service.status, service.listed_via) == (Service.Status.LISTED, "gate")

@@ -169,8 +169,8 @@ def _usage_reports(*, first_tenant_id: int, months: list[datetime.date], now) ->
     sql = " ".join(
         [
             f"INSERT INTO {report} (created_at, updated_at, tenant_id, month, state, metrics,",
-            "attempts, next_attempt_at, collected_at, error)",
-            f"SELECT %s, %s, t.id, m.month, %s, %s{jsonb}, 1, %s, %s, ''",
+            "attempts, next_attempt_at, collected_at, error, failure)",
+            f"SELECT %s, %s, t.id, m.month, %s, %s{jsonb}, 1, %s, %s, '', ''",
             f"FROM {tenant} t CROSS JOIN ({month_rows}) m WHERE t.id >= %s",
         ]
     )

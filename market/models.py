@@ -77,7 +77,7 @@ class MarketPolicy(TimeStampedModel):
         _("new services need staff approval"), default=False
     )
     require_conformance = models.BooleanField(
-        _("new services need a passing conformance run"), default=False
+        _("new services need a passing conformance run"), default=True
     )
     usage_reports_mandatory = models.BooleanField(_("usage reports are mandatory"), default=False)
     preserve_data_on_expiry = models.BooleanField(_("preserve data on expiry"), default=True)

@@ -101,11 +101,22 @@ def incident_events_notify(*, events: Iterable[IncidentEvent]) -> int:
     return _send(messages)
 
 
-def usage_noncompliance_notify(*, service_ids: Iterable[int], month_label: str) -> int:
-    """Tell each vendor once that its services did not answer mandatory usage reports."""
+def usage_noncompliance_notify(
+    *, service_ids: Iterable[int], month_label: str, reasons: dict | None = None
+) -> int:
+    """Tell each vendor once that its services failed mandatory usage reports, and how.
+
+    ``reasons`` maps a service's pk to ``{"failure": "refused"|"malformed"|"missing",
+    "error": "..."}``: the mail says which of those happened, never a call that was not made.
+    """
+    reasons = reasons or {}
     services = list(
         Service.objects.filter(pk__in=list(service_ids)).select_related("vendor").order_by("name")
     )
+    for service in services:
+        reason = reasons.get(service.pk) or {}
+        service.usage_failure = reason.get("failure", "missing")
+        service.usage_error = reason.get("error", "")
     by_vendor: dict[int, list[Service]] = defaultdict(list)
     for service in services:
         by_vendor[service.vendor_id].append(service)

@@ -89,6 +89,15 @@ class UsageReport(TimeStampedModel):
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Not answered")
 
+    class Failure(models.TextChoices):
+        """What went wrong with a report that was not collected (the mail and staff say it)."""
+
+        NONE = "", _("None")
+        REFUSED = "refused", _("Refused")  # an HTTP 4xx answer
+        MALFORMED = "malformed", _("Malformed")  # an answer that is not a usable report
+        MISSING = "missing", _("Missing")  # no answer after every retry
+        NOT_CALLED = "not_called", _("Not called")  # the market could not make the call
+
     tenant = models.ForeignKey(
         "tenants.Tenant",
         on_delete=models.CASCADE,
@@ -106,6 +115,9 @@ class UsageReport(TimeStampedModel):
     next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt at"))
     collected_at = models.DateTimeField(null=True, blank=True, verbose_name=_("collected at"))
     error = models.TextField(blank=True, verbose_name=_("error"))
+    failure = models.CharField(
+        _("failure"), max_length=16, choices=Failure.choices, default="", blank=True
+    )
 
     class Meta:
         verbose_name = _("usage report")

@@ -2,7 +2,10 @@
 
 Who is asked: every tenant that was live in the month (active now, or deactivated during or
 after that month) whose service declares ``endpoints.usage_report`` in its manifest - or every
-such tenant of every service while ``MarketPolicy.usage_reports_mandatory`` is on.
+such tenant of every service while ``MarketPolicy.usage_reports_mandatory`` is on. A service
+that declares no ``usage_report`` is then called at the founding document's standard path,
+``/mt/tenant/{tenant_id}/usage?period=monthly&month=YYYY-MM`` (``STANDARD_USAGE_PATH``): the
+policy needs no change at the service.
 
 A report moves ``pending`` → ``collected`` | ``rejected`` | ``failed``:
 
@@ -13,10 +16,16 @@ A report moves ``pending`` → ``collected`` | ``rejected`` | ``failed``:
   missing metrics, another month, not JSON). Not retried automatically; the reason is shown to
   staff and to the vendor, and staff can collect again on demand.
 - ``failed``: no usable answer after every retry (timeouts, 5xx, 429: retried with backoff and
-  ``Retry-After``), or an answer that retrying cannot change (404, 401, no usage endpoint).
-  Under the mandatory policy a failed report marks its service non-compliant
-  (``Service.usage_noncompliant_since``) and the vendor is told once, until a report of that
-  service is collected again.
+  ``Retry-After``), or an answer that retrying cannot change (401, 403, 404...).
+
+A report that is not collected says what went wrong (``UsageReport.failure``): ``refused`` (an
+HTTP 4xx), ``malformed`` (an answer that is not a usable report: the reason is in ``error``),
+``missing`` (nothing usable after every retry), ``not_called`` (the market could not make the
+call: its own fault, never the vendor's). A 404 ``tenant_not_found`` or 410 ``tenant_purged``
+is only noted (no report for that tenant). Under the mandatory policy a refused, malformed or
+missing report - and nothing else - marks its service non-compliant
+(``Service.usage_noncompliant_since``) and the vendor is told once, in a mail that says which
+of the three happened, until a report of that service is collected again.
 
 Collection is idempotent per tenant and month (the unique constraint plus a lease: a report is
 claimed by moving ``next_attempt_at`` forward before the vendor is called). Calls run on a
@@ -28,6 +37,7 @@ connection kept alive) for the reports of that service it takes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -58,6 +68,7 @@ from services.vendor_client.client import (
     VendorResponse,
     VendorTarget,
 )
+from services.vendor_client.urls import STANDARD_USAGE_PATH
 from services.vendor_targets import vendor_target
 from tenants.models import Tenant
 
@@ -225,12 +236,21 @@ def _not_callable(exc: Exception) -> str:
     return f"the call could not be made ({type(exc).__name__}: {str(exc)[:200]})"
 
 
-def _targets(services: Iterable[Service]) -> dict[int, VendorTarget | str]:
+def usage_target(target: VendorTarget, *, mandatory: bool) -> VendorTarget:
+    """The target with the standard usage path when the policy is mandatory and none is declared."""
+    if not mandatory or target.endpoints.get("usage_report"):
+        return target
+    return dataclasses.replace(
+        target, endpoints={**target.endpoints, "usage_report": STANDARD_USAGE_PATH}
+    )
+
+
+def _targets(services: Iterable[Service], *, mandatory: bool) -> dict[int, VendorTarget | str]:
     """Each service's vendor target (credentials decrypted once per chunk), or why there is none."""
     targets: dict[int, VendorTarget | str] = {}
     for service in services:
         try:
-            targets[service.pk] = vendor_target(service)
+            targets[service.pk] = usage_target(vendor_target(service), mandatory=mandatory)
         except Exception as exc:  # bad data of one service must not stop the others
             logger.exception("usage calls to service %s could not be prepared", service.pk)
             targets[service.pk] = _not_callable(exc)
@@ -337,11 +357,24 @@ def _backoff(attempts: int, retry_after: int | None) -> timedelta:
     return max(timedelta(minutes=minutes), timedelta(seconds=retry_after or 0))
 
 
+NOTED_CODES = frozenset({(404, "tenant_not_found"), (410, "tenant_purged")})
+NONCOMPLIANT_FAILURES = frozenset(
+    {UsageReport.Failure.REFUSED, UsageReport.Failure.MALFORMED, UsageReport.Failure.MISSING}
+)
+
+
+def _error_code(answer: VendorResponse) -> str | None:
+    body = answer.body
+    return body.get("error") if isinstance(body, dict) else None
+
+
 def _apply_answer(report: UsageReport, answer: VendorResponse | str, now: datetime) -> None:
-    State = UsageReport.State
+    State, Failure = UsageReport.State, UsageReport.Failure
     report.metrics = {}
+    report.failure = Failure.NONE
     if isinstance(answer, str):
         report.state, report.error = State.FAILED, answer
+        report.failure = Failure.NOT_CALLED
     elif answer.ok:
         problem = usage_problem(
             body=answer.body, month=report.month, required=required_metrics(report.tenant.service)
@@ -352,13 +385,22 @@ def _apply_answer(report: UsageReport, answer: VendorResponse | str, now: dateti
             report.collected_at = now
         else:
             report.state, report.error = State.REJECTED, problem
+            report.failure = Failure.MALFORMED
     elif answer.error_kind == "invalid_body":
         report.state, report.error = State.REJECTED, answer.error or "the answer is unusable"
+        report.failure = Failure.MALFORMED
     elif answer.retryable and report.attempts < max_attempts():
         report.state, report.error = State.PENDING, answer.error or ""
         report.next_attempt_at = now + _backoff(report.attempts, answer.retry_after)
     else:
         report.state, report.error = State.FAILED, answer.error or "no usable answer"
+        status = answer.status_code
+        if status is not None and (status, _error_code(answer)) in NOTED_CODES:
+            report.failure = Failure.NONE  # no report for that tenant: noted, not a fault
+        elif answer.error_kind == "http" and status is not None and 400 <= status < 500:
+            report.failure = Failure.REFUSED
+        else:
+            report.failure = Failure.MISSING
     if report.state != State.PENDING:
         report.next_attempt_at = now
     report.updated_at = now  # rows_update does not touch auto_now fields
@@ -403,7 +445,8 @@ def usage_reports_collect(
     reports = _reports_with_services(_claim(report_ids=report_ids, now=now))
     if not reports:
         return CollectResult(0, 0, 0, 0)
-    targets = _targets({report.tenant.service for report in reports})
+    mandatory = MarketPolicy.load().usage_reports_mandatory
+    targets = _targets({report.tenant.service for report in reports}, mandatory=mandatory)
     answers = _ask_all(
         reports, targets=targets, threads=threads or thread_count(), fresh=fresh_request_ids
     )
@@ -413,11 +456,19 @@ def usage_reports_collect(
     with transaction.atomic():
         rows_update(
             objects=reports,
-            fields=["state", "metrics", "error", "collected_at", "next_attempt_at", "updated_at"],
+            fields=[
+                "state",
+                "metrics",
+                "error",
+                "failure",
+                "collected_at",
+                "next_attempt_at",
+                "updated_at",
+            ],
         )
         event_record_many(type="usage.collected", actor="usage_collection", items=[{"usage_report": r, "tenant": r.tenant} for r in reports if r.state == UsageReport.State.COLLECTED])  # fmt: skip
         event_record_many(type="usage.rejected", actor="usage_collection", items=[{"usage_report": r, "tenant": r.tenant} for r in reports if r.state == UsageReport.State.REJECTED])  # fmt: skip
-    _after_collection(reports, now=finished_at)
+    _after_collection(reports, now=finished_at, mandatory=mandatory)
     count = {state: 0 for state in UsageReport.State.values}
     for report in reports:
         count[report.state] += 1
@@ -430,14 +481,15 @@ def usage_reports_collect(
     )
 
 
-def _after_collection(reports: list[UsageReport], *, now: datetime) -> None:
+def _after_collection(reports: list[UsageReport], *, now: datetime, mandatory: bool) -> None:
     """Non-compliance under the mandatory policy, and bills that now have their usage."""
     State = UsageReport.State
     answered = {r.tenant.service_id for r in reports if r.state == State.COLLECTED}
-    unanswered = {r.tenant.service_id for r in reports if r.state == State.FAILED}
+    faulty = [r for r in reports if r.failure in NONCOMPLIANT_FAILURES]
+    unanswered = {r.tenant.service_id for r in faulty}
     if answered:
         Service.objects.filter(pk__in=answered - unanswered).update(usage_noncompliant_since=None)
-    if unanswered and MarketPolicy.load().usage_reports_mandatory:
+    if unanswered and mandatory:
         with transaction.atomic():
             newly = list(
                 Service.objects.select_for_update()
@@ -447,8 +499,16 @@ def _after_collection(reports: list[UsageReport], *, now: datetime) -> None:
             Service.objects.filter(pk__in=newly).update(usage_noncompliant_since=now)
             if newly:  # queued with the mark, so the vendor is told exactly once
                 months = sorted({r.month for r in reports if r.tenant.service_id in newly})
+                reasons: dict[int, dict[str, str]] = {}
+                for report in faulty:  # the first faulty report of each service says what happened
+                    reasons.setdefault(
+                        report.tenant.service_id,
+                        {"failure": str(report.failure), "error": report.error[:300]},
+                    )
                 alerts.usage_noncompliance_notify(
-                    service_ids=newly, month_label=", ".join(month_label(m) for m in months)
+                    service_ids=newly,
+                    month_label=", ".join(month_label(m) for m in months),
+                    reasons=reasons,
                 )
     # A report collected after its month was billed completes that bill.
     collected = {(r.tenant.organization_id, r.month) for r in reports if r.state == State.COLLECTED}
@@ -487,7 +547,10 @@ def usage_report_request(
         report.attempts = 0
         report.next_attempt_at = now
         report.error = ""
-        report.save(update_fields=["state", "attempts", "next_attempt_at", "error", "updated_at"])
+        report.failure = UsageReport.Failure.NONE
+        report.save(
+            update_fields=["state", "attempts", "next_attempt_at", "error", "failure", "updated_at"]
+        )
     return report
 
 

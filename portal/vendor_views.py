@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from market.permissions import vendor_user_required
 from monitoring.models import Incident
 from services.forms import ManifestForm, VendorSignupForm
+from services.listing import listing_checklist
 from services.models import ConformanceRun, Manifest, Service
 from services.services import (
     RegistrationError,
@@ -246,6 +247,7 @@ def service_detail(request, service_id: str):
             "conformance_runs": service.conformance_runs.order_by("-created_at")[:10],
             "conformance_available": _conformance_runner() is not None,
             "credential": service.credentials.filter(expires_at__isnull=True).first(),
+            "listing_checklist": listing_checklist(service),
         },
     )
 

@@ -54,7 +54,9 @@ class PlanInline(admin.TabularInline):
         "storage_limit_gb",
         "features",
         "is_active",
+        "price_set",
     )
+    readonly_fields = ("price_set",)
 
 
 class ServiceInline(admin.TabularInline):
@@ -138,12 +140,23 @@ class ServiceAdmin(admin.ModelAdmin):
         "health_reason",
         "consecutive_failures",
         "usage_noncompliant_since",
+        "listed_via",
         "created_at",
         "updated_at",
     )
     exclude = ("current_manifest",)
     inlines = [PlanInline]
     actions = [approve_services, unlist_services, run_conformance]
+
+    def save_formset(self, request, form, formset, change):
+        """A price staff type in counts as set (the listing checklist), like a declared one."""
+        from services.listing import service_list_if_ready
+
+        for plan_form in formset.forms:
+            if "price" in getattr(plan_form, "changed_data", ()) and plan_form.instance.pk:
+                plan_form.instance.price_set = True
+        super().save_formset(request, form, formset, change)
+        service_list_if_ready(service=form.instance)
 
     @admin.display(description=_("current manifest"))
     def current_manifest_link(self, service):
@@ -180,9 +193,18 @@ class PlanAdmin(admin.ModelAdmin):
         "storage_limit_gb",
         "is_active",
     )
-    list_filter = ("is_active", "service")
+    list_filter = ("is_active", "price_set", "service")
     list_select_related = ("service",)
     search_fields = ("code", "name", "service__service_id")
+    readonly_fields = ("price_set",)
+
+    def save_model(self, request, obj, form, change):
+        """A price staff set counts as set for the listing checklist (services.listing)."""
+        from services.listing import plan_price_set
+
+        super().save_model(request, obj, form, change)
+        if "price" in form.changed_data:
+            plan_price_set(plan=obj, price=obj.price)
 
 
 @admin.register(ServiceCredential)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from services.listing import service_list_if_ready
 from services.models import ConformanceRun, Service
 from services.vendor_client import jwt_keys
 from services.vendor_client.kit_transport import GuardedTransport
@@ -118,20 +119,6 @@ def _result_of(report: Report) -> str:
     return ConformanceRun.Result.PASSED if report.conformant else ConformanceRun.Result.FAILED
 
 
-def _list_if_policy_allows(service: Service) -> None:
-    """A service held back only for a passing conformance run is listed once it has one."""
-    from market.models import MarketPolicy
-
-    policy = MarketPolicy.load()
-    if (
-        service.status == Service.Status.PENDING_REVIEW
-        and policy.require_conformance
-        and not policy.require_staff_approval
-    ):
-        service.status = Service.Status.LISTED
-        service.save(update_fields=["status", "updated_at"])
-
-
 def conformance_run(
     *,
     service: Service,
@@ -160,8 +147,6 @@ def conformance_run(
             run.failed_count = report.failed_count
             run.skipped_count = report.skipped_count
             run.report = report.to_dict()
-            if run.result == ConformanceRun.Result.PASSED:
-                _list_if_policy_allows(service)
         run.save(
             update_fields=[
                 "result",
@@ -173,6 +158,8 @@ def conformance_run(
                 "updated_at",
             ]
         )
+    if run.result == ConformanceRun.Result.PASSED:
+        service_list_if_ready(service=service)  # the listing gate (services.listing)
     logger.info(
         "conformance run %s of %s: %s (%s passed, %s failed, %s skipped)",
         run.pk,

@@ -96,6 +96,18 @@ class Service(TimeStampedModel):
         verbose_name=_("usage noncompliant since"),
     )
 
+    class ListedVia(models.TextChoices):
+        """How a listed service got listed (docs/standard/listing.md)."""
+
+        NOT_LISTED = "", _("Not listed yet")
+        GATE = "gate", _("Passed the listing checklist")
+        STAFF = "staff", _("Approved by staff")
+        GRANDFATHERED = "grandfathered", _("Listed before the listing checklist")
+
+    listed_via = models.CharField(
+        _("listed via"), max_length=16, choices=ListedVia.choices, default="", blank=True
+    )
+
     class Meta:
         verbose_name = _("service")
         verbose_name_plural = _("services")
@@ -187,6 +199,11 @@ class Plan(TimeStampedModel):
     allowed_changes = models.JSONField(default=list, blank=True, verbose_name=_("allowed changes"))
     is_active = models.BooleanField(default=True, verbose_name=_("is active"))
     position = models.PositiveSmallIntegerField(default=0, verbose_name=_("position"))
+    price_set = models.BooleanField(
+        _("price set"),
+        default=False,
+        help_text=_("The manifest declares this plan's price, or staff set it."),
+    )
 
     class Meta:
         verbose_name = _("plan")

@@ -15,6 +15,7 @@ from market.errors import DomainError
 from market.lib.outbound.guard import BlockedAddress, check_url
 from market.lib.text import strip_bidi_controls
 from market.models import MarketPolicy, User
+from services.listing import service_list_if_ready
 from services.models import Manifest, Plan, Service, ServiceCredential, Vendor
 from services.selectors import plans_in_live_use
 from services.standard.manifest import (
@@ -167,17 +168,29 @@ def service_verify_reachable(*, service_id: str, manifest: dict) -> dict:
     return response.body
 
 
+def _declares_price(data: dict, code: str) -> bool:
+    plans = data.get("plans") if isinstance(data.get("plans"), dict) else {}
+    return isinstance(plans.get(code), dict) and "price" in plans[code]
+
+
 def _sync_plans(service: Service, data: dict) -> None:
+    """Plans as the manifest declares them. A price the manifest leaves out is not 0 KRW: the
+    plan stays unpriced (a listing blocker) or keeps the price staff set."""
     specs = plans_from_manifest(data)
     codes = {spec.code for spec in specs}
     for spec in specs:
+        price: dict = {}
+        if _declares_price(data, spec.code):
+            price = {"price": spec.price, "price_set": True}
+        elif not Plan.objects.filter(service=service, code=spec.code, price_set=True).exists():
+            price = {"price": 0, "price_set": False}
         Plan.objects.update_or_create(
             service=service,
             code=spec.code,
             defaults={
                 "name": spec.name,
                 "features": list(spec.features),
-                "price": spec.price,
+                **price,
                 "currency": spec.currency,
                 "billing_period": spec.billing_period,
                 "max_users": spec.max_users,
@@ -227,8 +240,6 @@ def service_register(
         )
     service_verify_reachable(service_id=service_id, manifest=data)
 
-    policy = MarketPolicy.load()
-    needs_review = policy.require_staff_approval or policy.require_conformance
     issued = credentials or _new_credentials()
     with transaction.atomic():
         service = Service.objects.create(
@@ -237,7 +248,7 @@ def service_register(
             name=data["service"]["name"],
             description=data["service"].get("description", ""),
             base_url=data["endpoints"]["base_url"],
-            status=Service.Status.PENDING_REVIEW if needs_review else Service.Status.LISTED,
+            status=Service.Status.PENDING_REVIEW,  # listed once its checklist is clear
         )
         manifest = _record_manifest(
             vendor=vendor,
@@ -253,8 +264,8 @@ def service_register(
             service=service, api_key=issued.api_key, signing_secret=issued.signing_secret
         )
         event_record(type="service.registered", actor=submitted_by, service=service)
-        if service.status == Service.Status.LISTED:
-            event_record(type="service.listed", actor=submitted_by, service=service)
+    service_list_if_ready(service=service)  # listed at once only when nothing is required
+    service.refresh_from_db()
     return service, issued
 
 
@@ -313,6 +324,7 @@ def manifest_update(
         service.save()
         _sync_plans(service, data)
         event_record(type="service.manifest_updated", actor=submitted_by, service=service)
+    service_list_if_ready(service=service)
     return manifest
 
 
@@ -357,9 +369,12 @@ def service_unlist(*, service: Service, unlisted_by: User | None = None) -> Serv
 
 
 def service_approve(*, service: Service) -> Service:
-    """Staff approval: list a service that waited for review."""
+    """Staff approval by hand: list a service whatever its listing checklist says."""
+    if service.status == Service.Status.LISTED:
+        return service
     with transaction.atomic():
         service.status = Service.Status.LISTED
-        service.save(update_fields=["status", "updated_at"])
+        service.listed_via = Service.ListedVia.STAFF
+        service.save(update_fields=["status", "listed_via", "updated_at"])
         event_record(type="service.listed", service=service)
     return service

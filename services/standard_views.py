@@ -82,6 +82,12 @@ PAGES = (
         _("How to check a service against the standard, check by check."),
     ),
     StandardPage(
+        "listing",
+        "listing.md",
+        _("Getting listed"),
+        _("The listing checklist: required conformance checks, a price on every plan, approval."),
+    ),
+    StandardPage(
         "quickstart",
         "quickstart.md",
         _("Quickstart: wrap an existing service"),

@@ -6,7 +6,13 @@ from market.errors import DomainError
 
 # Codes that mean "the current state conflicts" (409), not "your input is wrong" (422).
 CONFLICT_CODES = frozenset(
-    {"already_subscribed", "illegal_transition", "already_revealed", "not_failed"}
+    {
+        "already_subscribed",
+        "illegal_transition",
+        "already_revealed",
+        "not_failed",
+        "already_scheduled",
+    }
 )
 
 

@@ -28,6 +28,7 @@ from market.lib.outbound.http import OutboundError, Reply, exchange, guarded_ses
 from market.lib.outbound.transport import CallDeadline
 from market.lib.text import strip_bidi_controls, strip_bidi_in
 from services.vendor_client import jwt_keys
+from services.vendor_client.answer_urls import answer_url_problem
 from services.vendor_client.schemas import ENDPOINT_SCHEMAS, validation_problem
 from services.vendor_client.signing import sign_prepared, signing_keys
 from services.vendor_client.urls import standard_url
@@ -551,6 +552,11 @@ class VendorClient:
             echoed = parsed.get("tenant_id", tenant_id)
             if echoed != tenant_id:
                 parse_problem = f"the answer is about tenant {echoed!r}, not {tenant_id!r}"
+        if parse_problem is None:
+            # Vendor answers are data, never markup: every URL they carry, on every path.
+            url_problem = answer_url_problem(parsed)
+            if url_problem:
+                parse_problem = f"its {url_problem}"
         if parse_problem is not None:
             return outcome(
                 "invalid_body", f"{host} answered HTTP {status} but {parse_problem}", True, None

@@ -10,6 +10,9 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 TENANT_PLACEHOLDER = "{tenant_id}"
+# The founding document's usage path: called when usage reports are mandatory and a manifest
+# declares no ``endpoints.usage_report`` of its own.
+STANDARD_USAGE_PATH = "/mt/tenant/{tenant_id}/usage"
 
 
 def endpoint_url(base_url: str, path: str) -> str:

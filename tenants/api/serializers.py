@@ -307,5 +307,46 @@ class SubscriptionRenewSerializer(StrictSerializer):
     ends_on = serializers.DateField(help_text="The new end date.")
 
 
+class OffsetDateTimeField(serializers.DateTimeField):
+    """An RFC 3339 date-time that must carry its offset (``Z`` or ``+09:00``): no guessing."""
+
+    def enforce_timezone(self, value):
+        from django.utils import timezone
+
+        if timezone.is_naive(value):
+            raise serializers.ValidationError(
+                _("Give the time with its offset, e.g. 2026-12-31T09:00:00+09:00 or ...T00:00:00Z.")
+            )
+        return super().enforce_timezone(value)
+
+
+class TenantDeactivateSerializer(StrictSerializer):
+    reason = serializers.ChoiceField(
+        choices=["admin_request", "violation"],
+        default="admin_request",
+        help_text="Why staff deactivate the tenant; the vendor receives it.",
+    )
+    deactivate_at = OffsetDateTimeField(
+        required=False,
+        help_text=(
+            "When the deactivation takes effect (RFC 3339 with an offset, whole seconds sent to "
+            "the vendor). Leave it out for now; at most 366 days ahead, never in the past."
+        ),
+    )
+    preserve_data = serializers.BooleanField(
+        required=False, help_text="Default: the market policy's preserve-data-on-expiry."
+    )
+
+
+class TenantDeactivationSerializer(serializers.Serializer):
+    """A deactivation request's result: the tenant and the vendor call queued for it, if any."""
+
+    tenant = TenantSerializer()
+    operation = OperationSerializer(
+        allow_null=True,
+        help_text="The deactivate call, due at deactivate_at; poll GET /api/v1/operations/{id}.",
+    )
+
+
 class SubscriptionChangePlanSerializer(StrictSerializer):
     plan = serializers.CharField(max_length=64, help_text="The new plan's code.")

@@ -41,6 +41,8 @@ from tenants.api.serializers import (
     SubscriptionRenewSerializer,
     SubscriptionSerializer,
     TemporaryPasswordSerializer,
+    TenantDeactivateSerializer,
+    TenantDeactivationSerializer,
     TenantSerializer,
 )
 from tenants.credentials import tenant_reveal_credentials
@@ -53,6 +55,7 @@ from tenants.operations.services import (
     subscription_change_plan,
     subscription_create,
     subscription_renew,
+    tenant_deactivate,
 )
 from tenants.recovery import subscription_retry_activation
 
@@ -323,6 +326,41 @@ class TenantViewSet(ReadOnlyApiViewSet):
 
     def get_queryset(self):
         return visible_tenants(self.principal)
+
+    @extend_schema(
+        summary="Deactivate a tenant, now or at a scheduled time (staff)",
+        description=(
+            "Queues the tenant's deactivation at the vendor: now, or at a future `deactivate_at` "
+            "(the tenant stays active until then and the vendor's body carries that time, in "
+            "whole seconds). A time in the past, without an offset or more than 366 days ahead "
+            "is refused (422) naming `deactivate_at`; a second scheduled deactivation while one "
+            "is queued is a conflict (409). 202 with the queued operation; 200 with no operation "
+            "when there was nothing to call (already deactivated, or an activation never sent "
+            "was cancelled)."
+        ),
+        request=TenantDeactivateSerializer,
+        responses={
+            202: TenantDeactivationSerializer,
+            200: TenantDeactivationSerializer,
+            **LIFECYCLE_PROBLEMS,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        tenant = self.get_object()  # 404 first: another school's tenant stays invisible
+        require_scope(request, STAFF)
+        data = _validated(TenantDeactivateSerializer, request.data)
+        operation = tenant_deactivate(
+            tenant=tenant,
+            reason=data["reason"],
+            requested_by=self.principal.user,
+            preserve_data=data.get("preserve_data"),
+            deactivate_at=data.get("deactivate_at"),
+        )
+        tenant = self.get_queryset().get(pk=tenant.pk)
+        body = TenantDeactivationSerializer({"tenant": tenant, "operation": operation}).data
+        queued = operation is not None and operation.is_open
+        return Response(body, status=status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK)
 
 
 @extend_schema_view(

@@ -25,6 +25,8 @@ from tenants.operations.states import operation_move, operations_move, tenant_st
 
 S = Tenant.State
 PERIOD_MAX_DAYS = 3 * 366
+# How far ahead staff may schedule a deactivation (a year and a day: any date of a yearly plan).
+DEACTIVATION_MAX_AHEAD = datetime.timedelta(days=366)
 
 
 def _queue_operation(
@@ -277,6 +279,81 @@ def _end_subscription(subscription: Subscription, status: str) -> None:
     subscription.save(update_fields=["status", "ended_at", "updated_at"])
 
 
+def _rfc3339(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def deactivation_moment(
+    deactivate_at: datetime.datetime | None, *, now: datetime.datetime | None = None
+) -> datetime.datetime:
+    """When a deactivation takes effect: now, or a future ``deactivate_at`` in whole seconds.
+
+    Raises LifecycleError (field ``deactivate_at``) for a time without a zone, in the past or
+    more than ``DEACTIVATION_MAX_AHEAD`` ahead, saying what to write instead.
+    """
+    now = now or timezone.now()
+    if deactivate_at is None:
+        return now
+    if timezone.is_naive(deactivate_at):
+        raise LifecycleError(
+            _(
+                "deactivate_at has no time zone: write it in RFC 3339 with an offset, e.g. "
+                "%(example)s."
+            )
+            % {"example": _rfc3339(now + datetime.timedelta(days=1))},
+            field="deactivate_at",
+        )
+    # Whole seconds, as the vendor's body carries it: the schedule and the body agree.
+    moment = deactivate_at.astimezone(datetime.UTC).replace(microsecond=0)
+    if moment < now.replace(microsecond=0):
+        raise LifecycleError(
+            _(
+                "deactivate_at %(value)s is in the past (now is %(now)s): choose a later time, "
+                "or leave deactivate_at out to deactivate now."
+            )
+            % {"value": _rfc3339(moment), "now": _rfc3339(now)},
+            field="deactivate_at",
+        )
+    limit = now + DEACTIVATION_MAX_AHEAD
+    if moment > limit:
+        raise LifecycleError(
+            _(
+                "deactivate_at %(value)s is more than %(days)s days ahead: choose a time before "
+                "%(limit)s."
+            )
+            % {
+                "value": _rfc3339(moment),
+                "days": DEACTIVATION_MAX_AHEAD.days,
+                "limit": _rfc3339(limit),
+            },
+            field="deactivate_at",
+        )
+    return moment
+
+
+def _bring_forward(
+    pending: Operation, *, tenant: Tenant, when: datetime.datetime, requested_by: User | None
+) -> Operation:
+    """A deactivation asked for now while one is scheduled later: the scheduled one goes now."""
+    if pending.state != Operation.State.QUEUED or pending.next_attempt_at <= when:
+        return pending  # already due or at the vendor
+    pending.next_attempt_at = when
+    pending.payload = {**pending.payload, "deactivate_at": _rfc3339(when)}
+    pending.save(update_fields=["next_attempt_at", "payload", "updated_at"])
+    if tenant.state == S.ACTIVE:
+        states.move(tenant, S.DEACTIVATING)
+        tenant.save()
+    record_event(
+        tenant=tenant,
+        kind="deactivation_requested",
+        message=_("The scheduled deactivation was brought forward to now."),
+        actor=requested_by,
+        operation=pending,
+    )
+    dispatch_after_commit(pending)
+    return pending
+
+
 def tenant_deactivate(
     *,
     tenant: Tenant,
@@ -286,18 +363,42 @@ def tenant_deactivate(
     deactivate_at: datetime.datetime | None = None,
     subscription: Subscription | None = None,
 ) -> Operation | None:
-    """Queue a deactivation (now or at `deactivate_at`); cancels an activation never sent."""
+    """Queue a deactivation (now or at a future `deactivate_at`); cancels an activation never sent.
+
+    A scheduled deactivation leaves the tenant active until its moment; the vendor's body
+    carries that moment as `deactivate_at` (RFC 3339, whole seconds).
+    """
     if reason not in ("subscription_expired", "admin_request", "violation"):
         raise LifecycleError(
-            _("Unknown reason: use subscription_expired, admin_request or violation.")
+            _("Unknown reason: use subscription_expired, admin_request or violation."),
+            field="reason",
         )
+    when = deactivation_moment(deactivate_at)
     if preserve_data is None:
         preserve_data = MarketPolicy.load().preserve_data_on_expiry
-    when = deactivate_at or timezone.now()
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if tenant.state in (S.DEACTIVATED, S.DEACTIVATING, S.PURGING, S.PURGED):
             return None
+        pending = (
+            tenant.operations.filter(
+                kind=Operation.Kind.DEACTIVATE, state__in=Operation.OPEN_STATES
+            )
+            .order_by("pk")
+            .first()
+        )
+        if pending is not None and deactivate_at is None:
+            return _bring_forward(pending, tenant=tenant, when=when, requested_by=requested_by)
+        if pending is not None:
+            raise LifecycleError(
+                _(
+                    "A deactivation of this tenant is already queued for %(when)s (operation "
+                    "%(id)s): cancel that operation first to ask for another time."
+                )
+                % {"when": _rfc3339(pending.next_attempt_at), "id": pending.pk},
+                field="deactivate_at",
+                code="already_scheduled",
+            )
         unsent = tenant.operations.filter(
             kind=Operation.Kind.ACTIVATE, state=Operation.State.QUEUED, attempts=0
         )

@@ -229,24 +229,64 @@ def test_many_tenants_are_collected_on_the_thread_pool(policy):
 # --- mandatory reports and non-compliance ----------------------------------------------------------
 
 
-def test_mandatory_silence_marks_the_service_and_tells_the_vendor_once(policy, mailoutbox):
+def _without_usage_endpoint(service):
+    manifest = service.current_manifest
+    manifest.data["endpoints"].pop("usage_report")
+    manifest.save(update_fields=["data"])
+    return service
+
+
+def test_mandatory_refusal_marks_the_service_and_tells_the_vendor_once(policy, mailoutbox):
     policy.usage_reports_mandatory = True
     policy.save()
-    service = ServiceFactory()  # no manifest, so no usage endpoint
+    service = _without_usage_endpoint(service_with_manifest())
     first, second = live_tenant(service=service), live_tenant(service=service)
 
-    collect()
+    with responses.RequestsMock() as mock:
+        # No usage_report in the manifest: the standard path is called all the same.
+        for tenant in (first, second):
+            answer(mock, tenant, status=401, body={"error": "unauthorized", "message": "no key"})
+        collect()
+        assert len(mock.calls) == 2
+        assert "period=monthly" in mock.calls[0].request.url
 
     service.refresh_from_db()
     assert service.usage_noncompliant_since is not None
-    assert set(UsageReport.objects.values_list("state", flat=True)) == {UsageReport.State.FAILED}
-    assert "usage_report" in UsageReport.objects.get(tenant=first).error
+    assert set(UsageReport.objects.values_list("failure", flat=True)) == {"refused"}
+    assert "HTTP 401" in UsageReport.objects.get(tenant=first).error
     vendor_mails = [m for m in mailoutbox if service.vendor.contact_email in m.to]
     assert len(vendor_mails) == 1
-    assert service.service_id in vendor_mails[0].body
+    body = vendor_mails[0].body
+    assert service.service_id in body
+    assert "refused the request (an HTTP 4xx answer)" in body
+    assert "did not answer" not in body
 
-    usage.usage_collect_for_tenant(tenant_id=second.pk, month=MONTH)  # asked again, still silent
+    with responses.RequestsMock() as mock:
+        answer(mock, second, status=401, body={"error": "unauthorized", "message": "no key"})
+        usage.usage_collect_for_tenant(tenant_id=second.pk, month=MONTH)  # still refused
     assert len([m for m in mailoutbox if service.vendor.contact_email in m.to]) == 1
+
+
+def test_without_the_mandatory_policy_a_service_without_usage_is_not_called(policy):
+    service = _without_usage_endpoint(service_with_manifest())
+    live_tenant(service=service)
+    with responses.RequestsMock():  # any call would fail the test
+        assert collect() == usage.CollectResult(0, 0, 0, 0)
+    assert not UsageReport.objects.exists()
+
+
+def test_a_noted_404_is_not_a_fault(policy, mailoutbox):
+    policy.usage_reports_mandatory = True
+    policy.save()
+    tenant = live_tenant()
+    with responses.RequestsMock() as mock:
+        answer(mock, tenant, status=404, body={"error": "tenant_not_found", "message": "no"})
+        collect()
+    report = UsageReport.objects.get(tenant=tenant)
+    assert (report.state, report.failure) == (UsageReport.State.FAILED, "")
+    tenant.service.refresh_from_db()
+    assert tenant.service.usage_noncompliant_since is None
+    assert mailoutbox == []
 
 
 def test_a_collected_report_clears_non_compliance(policy):

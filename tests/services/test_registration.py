@@ -17,12 +17,14 @@ from tests.support.vendors import manifest_text
 pytestmark = pytest.mark.django_db
 
 
-def test_registration_against_the_reference_vendor_lists_the_service_with_plans(reference_vendor):
+def test_registration_against_the_reference_vendor_holds_the_service_with_plans(reference_vendor):
     vendor = VendorFactory()
     service, issued = service_register(
         vendor=vendor, raw_text=manifest_text(base_url=reference_vendor.base_url)
     )
-    assert service.status == Service.Status.LISTED
+    # The safe default: not shown to schools before a passing conformance run.
+    assert service.status == Service.Status.PENDING_REVIEW
+    assert service.listed_via == ""
     assert service.current_manifest.number == 1
     assert set(service.plans.values_list("code", flat=True)) == {"basic", "standard", "premium"}
     assert Plan.objects.get(service=service, code="premium").price > 0
@@ -179,7 +181,9 @@ def test_a_passing_conformance_run_lists_a_service_held_back_for_it(reference_ve
     policy = MarketPolicy.load()
     policy.require_conformance = True
     policy.save()
-    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    service = register_reference_service(
+        vendor=VendorFactory(), base_url=reference_vendor.base_url, listed=False
+    )
     assert service.status == Service.Status.PENDING_REVIEW
     run = conformance_run(service=service)
     assert run.result == run.Result.PASSED
@@ -196,7 +200,9 @@ def test_staff_can_run_conformance_and_approve_from_the_admin(client, reference_
     policy = MarketPolicy.load()
     policy.require_staff_approval = True
     policy.save()
-    service = register_reference_service(vendor=VendorFactory(), base_url=reference_vendor.base_url)
+    service = register_reference_service(
+        vendor=VendorFactory(), base_url=reference_vendor.base_url, listed=False
+    )
     client.force_login(StaffFactory())
     url = reverse("admin:services_service_changelist")
     client.post(url, {"action": "run_conformance", "_selected_action": [service.pk]})
@@ -206,3 +212,4 @@ def test_staff_can_run_conformance_and_approve_from_the_admin(client, reference_
     client.post(url, {"action": "approve_services", "_selected_action": [service.pk]})
     service.refresh_from_db()
     assert service.status == Service.Status.LISTED
+    assert service.listed_via == Service.ListedVia.STAFF

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from services.services import IssuedCredentials, service_register
+from services.services import IssuedCredentials, service_approve, service_register
 from vendorkit.reference_vendor import serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -43,12 +43,18 @@ def manifest_text(*, base_url: str, service_id: str = "reference_tutor", **overr
 
 
 def register_reference_service(
-    *, vendor, base_url: str, service_id: str = "reference_tutor", **overrides
+    *, vendor, base_url: str, service_id: str = "reference_tutor", listed: bool = True, **overrides
 ):
-    """Register the reference manifest through the real flow (validation + health check)."""
+    """Register the reference manifest through the real flow (validation + health check).
+
+    A new service waits for its listing checklist (services.listing); with ``listed`` (the
+    default, for tests about something else) staff approve it by hand, as the admin action does.
+    """
     service, _credentials = service_register(
         vendor=vendor,
         raw_text=manifest_text(base_url=base_url, service_id=service_id, **overrides),
         credentials=TEST_CREDENTIALS,
     )
+    if listed:
+        service = service_approve(service=service)
     return service

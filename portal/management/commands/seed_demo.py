@@ -10,7 +10,12 @@ from django.db import transaction
 from market.lib.env import env_str
 from market.models import MarketPolicy, User
 from services.models import Service, Vendor
-from services.services import IssuedCredentials, RegistrationError, service_register
+from services.services import (
+    IssuedCredentials,
+    RegistrationError,
+    service_approve,
+    service_register,
+)
 from tenants.models import Organization
 
 DEMO_PASSWORD = "market-demo-2026"
@@ -97,4 +102,9 @@ class Command(BaseCommand):
         finally:
             if server is not None:
                 server.stop()
-        self.stdout.write(f"Registered {service.service_id} from {REFERENCE_MANIFEST.name}.")
+        # A new service waits for its listing checklist (docs/standard/listing.md); the demo
+        # plays the staff member who approves it by hand, so schools see it at once.
+        service = service_approve(service=service)
+        self.stdout.write(
+            f"Registered {service.service_id} from {REFERENCE_MANIFEST.name} (listed)."
+        )

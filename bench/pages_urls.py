@@ -10,12 +10,25 @@ from django.urls import path
 
 from market.api.pagination import DEFAULT_PAGE_SIZE
 from market.urls import urlpatterns as market_urlpatterns
+from tenants.display import display_state, with_last_operation
 from tenants.models import Subscription
 
 
+def _display(row) -> tuple[str, dict]:
+    state = display_state(row)
+    return state.code, {
+        "code": state.code,
+        "label": state.label,
+        "explanation": state.explanation,
+        "detail": state.detail,
+        "next_step": state.next_step,
+        "can_retry": state.can_retry,
+    }
+
+
 def bare_subscriptions(request):
-    rows = Subscription.objects.select_related(
-        "organization", "service", "plan", "tenant"
+    rows = with_last_operation(
+        Subscription.objects.select_related("organization", "service", "plan", "tenant")
     ).order_by("-created_at", "-id")[:DEFAULT_PAGE_SIZE]
     results = [
         {
@@ -40,8 +53,11 @@ def bare_subscriptions(request):
             },
             "created_at": row.created_at,
             "ended_at": row.ended_at,
+            "display_state": code,
+            "display": display,
         }
         for row in rows
+        for code, display in [_display(row)]
     ]
     return JsonResponse({"results": results})
 

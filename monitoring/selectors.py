@@ -25,7 +25,7 @@ from monitoring.uptime import DayCount, UptimeStrip, uptime_strip
 from services.models import Service
 from services.standard.metrics import STANDARD_USAGE_METRICS
 from tenants.attention import LifecycleAttention, lifecycle_attention
-from tenants.models import Operation, Tenant
+from tenants.models import Operation, Organization, Tenant
 
 UPTIME_DAYS = 90
 USAGE_MONTHS = 12
@@ -231,6 +231,16 @@ def dashboard(*, now: datetime | None = None) -> Dashboard:
 
 
 # --- statements --------------------------------------------------------------------------------
+
+
+def schools_billed() -> list[tuple[int, str]]:
+    """Every school with a subscription, (pk, name) by name: the staff preview's choices."""
+    return list(
+        Organization.objects.filter(subscriptions__isnull=False)
+        .distinct()
+        .order_by("name", "pk")
+        .values_list("pk", "name")
+    )
 
 
 def statements_visible_to(user) -> QuerySet[Statement]:

@@ -54,7 +54,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from events.services import event_record_many
-from market.lib.months import month_bounds, month_first, month_label
+from market.errors import DomainError
+from market.lib.months import month_bounds, month_first, month_label, month_out_of_range
 from market.models import MarketPolicy
 from monitoring import alerts, billing
 from monitoring.bulk import rows_update
@@ -168,12 +169,28 @@ def usage_problem(
     return "; ".join(problems) or None
 
 
+class UsageMonthError(DomainError):
+    """A usage month outside 2000-01 .. this month: nothing is stored for it."""
+
+    slug = "usage-month-out-of-range"
+
+    def __init__(self, message: str):
+        super().__init__(message, field="month")
+
+
+def _check_month(month: date, *, now: datetime) -> None:
+    reason = month_out_of_range(month, today=timezone.localdate(now))
+    if reason:
+        raise UsageMonthError(reason)
+
+
 # --- preparing and claiming reports ----------------------------------------------------------------
 
 
 def usage_reports_prepare(*, month: date, now: datetime | None = None) -> list[int]:
     """Create the month's missing reports (idempotent) and return the ids due now."""
     now = now or timezone.now()
+    _check_month(month, now=now)
     month = month_first(month)
     UsageReport.objects.bulk_create(
         [
@@ -536,6 +553,7 @@ def usage_report_request(
     next collection asks the vendor with a fresh request id.
     """
     now = now or timezone.now()
+    _check_month(month, now=now)
     month = month_first(month)
     with transaction.atomic():
         report, _created = UsageReport.objects.select_for_update().get_or_create(

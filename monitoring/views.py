@@ -169,6 +169,49 @@ def statement_list(request):
 
 @require_GET
 @_statement_user_required
+def statement_preview(request):
+    """The upcoming statement: the month to date and an estimate (a school's own; staff pick)."""
+    schools = None
+    if request.user.is_staff:
+        schools = selectors.schools_billed()
+        try:
+            organization_id = int(request.GET.get("school") or (schools[0][0] if schools else 0))
+        except ValueError:
+            organization_id = 0
+    else:
+        organization_id = getattr(request.user, "organization_id", None) or 0
+    preview = (
+        billing.statement_preview(organization_id=organization_id) if organization_id else None
+    )
+    return render(
+        request,
+        "monitoring/statement_preview.html",
+        {"preview": preview, "schools": schools, "school_id": organization_id},
+    )
+
+
+@require_POST
+@staff_required
+def statements_issue(request):
+    """Staff: issue a closed month's statements now (those not issued yet)."""
+    try:
+        issued = billing.statements_issue_month(month=month_parse(request.POST.get("month", "")))
+    except ValueError:
+        messages.error(request, _("Give the month as YYYY-MM."))
+    except billing.BillingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Statements issued: %(n)s.") % {"n": issued}
+            if issued
+            else _("Every statement of that month was already issued: nothing new."),
+        )
+    return redirect("monitoring:statement-list")
+
+
+@require_GET
+@_statement_user_required
 def statement_detail(request, pk: int):
     statement = selectors.statement_for(user=request.user, pk=pk)
     context = {

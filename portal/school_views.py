@@ -9,11 +9,13 @@ Every page is scoped to `request.user.organization`; another school's id answers
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from market.permissions import school_admin_required
+from monitoring import billing
 from monitoring.selectors import tenant_usage, usage_metrics
 from tenants import selectors
 from tenants.credentials import tenant_reveal_credentials
@@ -160,9 +162,26 @@ def _detail_context(request, subscription, **forms):
         "history": selectors.tenant_history(tenant=tenant) if tenant else [],
         "usage_reports": reports,
         "usage_metrics": usage_metrics(reports),
+        # What a change would cost, shown before the school confirms it.
+        "plan_quotes": _plan_quotes(subscription, plans),
+        "renewal_quote": _renewal_quote(subscription),
     }
     context.update(_state_context(subscription))
     return context
+
+
+def _plan_quotes(subscription, plans) -> list:
+    if not plans:
+        return []
+    quotes = billing.plan_change_quotes(subscription=subscription, plans=plans)
+    return [(plan, quotes[plan.pk]) for plan in plans]
+
+
+def _renewal_quote(subscription):
+    """A year's renewal from the current end (or today), at the agreed price."""
+    start = max(subscription.ends_on, timezone.localdate())
+    ends_on = start.replace(year=start.year + 1, day=min(start.day, 28 if start.month == 2 else 31))
+    return billing.renewal_quote(subscription=subscription, ends_on=ends_on)
 
 
 def _state_context(subscription) -> dict:

@@ -204,6 +204,12 @@ class Plan(TimeStampedModel):
         default=False,
         help_text=_("The manifest declares this plan's price, or staff set it."),
     )
+    overage_prices = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('Price per unit over the limits: {"active_users": 1000, "storage_gb": 500}.'),
+        verbose_name=_("overage prices"),
+    )
 
     class Meta:
         verbose_name = _("plan")

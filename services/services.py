@@ -197,6 +197,9 @@ def _sync_plans(service: Service, data: dict) -> None:
                 "storage_limit_gb": spec.storage_limit_gb,
                 "allowed_changes": list(spec.allowed_changes),
                 "unit_prices": {metric: str(price) for metric, price in spec.unit_prices.items()},
+                "overage_prices": {
+                    metric: str(price) for metric, price in spec.overage_prices.items()
+                },
                 "position": spec.position,
                 "is_active": True,
             },

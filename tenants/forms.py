@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from services.models import Plan
 from tenants.errors import LifecycleError
+from tenants.operations.subscription_input import subscription_input_errors
 
 
 class DateInput(forms.DateInput):
@@ -22,8 +23,9 @@ class LifecycleForm(forms.Form):
     """A form that can show a LifecycleError next to the field it names (else above the form)."""
 
     def add_lifecycle_error(self, error: LifecycleError) -> None:
-        field = error.field if error.field in self.fields else None
-        self.add_error(field, error.message)
+        """Every problem the error carries, each next to its field (all shown at once)."""
+        for name, message in getattr(error, "errors", [(error.field, error.message)]):
+            self.add_error(name if name in self.fields else None, message)
 
 
 def plan_label(plan: Plan) -> str:
@@ -71,6 +73,25 @@ class SubscribeForm(LifecycleForm):
         }
         self.fields["admin_email"].widget.attrs["autocomplete"] = "email"
         self.fields["admin_name"].widget.attrs["autocomplete"] = "name"
+
+    def clean(self):
+        """The subscription rules too, on the fields that parsed: every problem in one submit."""
+        data = super().clean()
+        today = timezone.localdate()
+        for field, message in subscription_input_errors(
+            service=self.service,
+            plan=data.get("plan"),
+            starts_on=today,
+            ends_on=data.get("ends_on"),
+            max_users=data.get("max_users"),
+            storage_limit_gb=data.get("storage_limit_gb"),
+            today=today,
+        ):
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, message)
+            elif field not in self.fields:
+                self.add_error(None, message)
+        return data
 
     @classmethod
     def initial_for(cls, *, service, user, plan_code: str = "") -> dict:

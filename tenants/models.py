@@ -98,6 +98,12 @@ class Subscription(TimeStampedModel):
         null=True, blank=True, verbose_name=_("renewal notice sent at")
     )
     ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    # The plan's terms when the school subscribed: what it agreed to pay (docs/billing.md).
+    price = models.DecimalField(_("price per period"), max_digits=12, decimal_places=0, default=0)
+    currency = models.CharField(_("currency"), max_length=3, default="KRW")
+    billing_period = models.CharField(_("billing period"), max_length=16, default="monthly")
+    unit_prices = models.JSONField(_("unit prices"), default=dict, blank=True)
+    overage_prices = models.JSONField(_("overage prices"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("subscription")
@@ -326,6 +332,73 @@ class Operation(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+
+def plan_terms(plan) -> dict:
+    """The plan's prices as a subscription or a plan change snapshots them when accepted."""
+    return {
+        "price": plan.price,
+        "currency": plan.currency,
+        "billing_period": plan.billing_period,
+        "unit_prices": {metric: str(price) for metric, price in (plan.unit_prices or {}).items()},
+        "overage_prices": {
+            metric: str(price) for metric, price in (plan.overage_prices or {}).items()
+        },
+    }
+
+
+class TenantStateChange(models.Model):
+    """One move of a tenant's state, when it happened: what bills count delivered days from."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="state_changes")
+    previous = models.CharField(_("from"), max_length=20, blank=True)
+    state = models.CharField(_("to"), max_length=20, choices=Tenant.State.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tenant state change")
+        verbose_name_plural = _("tenant state changes")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["tenant", "at"], name="state_change_tenant_at_idx")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.tenant_id}: {self.previous} → {self.state}"
+
+
+class PlanChange(models.Model):
+    """A plan change the school asked for, with the new plan's terms as they were then.
+
+    ``effective_at`` is set when the vendor applied it; from that local day on, the
+    subscription is billed at this change's ``price``.
+    """
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="plan_changes"
+    )
+    operation = models.OneToOneField(
+        Operation, on_delete=models.SET_NULL, null=True, blank=True, related_name="plan_change"
+    )
+    from_plan = models.ForeignKey(
+        "services.Plan", on_delete=models.PROTECT, related_name="+", verbose_name=_("from plan")
+    )
+    to_plan = models.ForeignKey(
+        "services.Plan", on_delete=models.PROTECT, related_name="+", verbose_name=_("to plan")
+    )
+    price = models.DecimalField(_("price per period"), max_digits=12, decimal_places=0)
+    currency = models.CharField(_("currency"), max_length=3, default="KRW")
+    billing_period = models.CharField(_("billing period"), max_length=16, default="monthly")
+    unit_prices = models.JSONField(_("unit prices"), default=dict, blank=True)
+    overage_prices = models.JSONField(_("overage prices"), default=dict, blank=True)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    effective_at = models.DateTimeField(_("effective at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("plan change")
+        verbose_name_plural = _("plan changes")
+        ordering = ["requested_at", "id"]
+
+    def __str__(self):
+        return f"{self.subscription_id}: {self.from_plan_id} → {self.to_plan_id}"
 
 
 class LifecycleEvent(models.Model):

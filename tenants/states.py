@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tenants.errors import LifecycleError
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantStateChange
 
 S = Tenant.State
 
@@ -38,7 +38,10 @@ def can_move(current: str, target: str) -> bool:
 
 
 def move(tenant: Tenant, target: str, *, reason: str = "") -> None:
-    """Change the tenant's state (unsaved) or raise LifecycleError for an illegal move."""
+    """Change the tenant's state (unsaved) and log the change, or raise LifecycleError.
+
+    Call it inside the transaction that saves the tenant, so the log and the state agree.
+    """
     if tenant.state == target:
         return
     if not can_move(tenant.state, target):
@@ -47,6 +50,12 @@ def move(tenant: Tenant, target: str, *, reason: str = "") -> None:
             % {"current": Tenant.State(tenant.state).label, "target": Tenant.State(target).label},
             code="illegal_transition",
         )
+    previous = tenant.state
     tenant.state = target
     tenant.state_changed_at = timezone.now()
+    if tenant.pk is not None:
+        # The log bills count delivered days from; a new tenant's first state needs no row.
+        TenantStateChange.objects.create(
+            tenant=tenant, previous=previous, state=target, at=tenant.state_changed_at
+        )
     tenant.attention_reason = reason if target == S.NEEDS_ATTENTION else ""

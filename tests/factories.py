@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from market.models import User
 from services.models import Manifest, Plan, Service, Vendor
-from tenants.models import Organization, Subscription, Tenant
+from tenants.models import Organization, Subscription, Tenant, TenantStateChange
 
 
 class VendorFactory(factory.django.DjangoModelFactory):
@@ -129,6 +129,7 @@ class TenantFactory(factory.django.DjangoModelFactory):
 class SubscriptionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Subscription
+        skip_postgeneration_save = True
 
     organization = factory.SubFactory(OrganizationFactory)
     service = factory.SubFactory(ServiceFactory)
@@ -144,3 +145,30 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     storage_limit_gb = 10
     admin_email = "it@school.example"
     admin_name = "홍길동"
+    # The plan's terms as accepted when subscribing (what bills charge).
+    price = factory.LazyAttribute(lambda s: s.plan.price)
+    currency = factory.LazyAttribute(lambda s: s.plan.currency)
+    billing_period = factory.LazyAttribute(lambda s: s.plan.billing_period)
+    unit_prices = factory.LazyAttribute(lambda s: dict(s.plan.unit_prices or {}))
+    overage_prices = factory.LazyAttribute(lambda s: dict(s.plan.overage_prices or {}))
+
+    @factory.post_generation
+    def delivered(obj, create, extracted, **kwargs):
+        """Log the tenant as active since the start day, as if its activation had succeeded.
+
+        Skipped with ``delivered=False``, for a tenant that never became active, or when the
+        tenant already has a logged state (a test writing its own history).
+        """
+        tenant = obj.tenant
+        if not create or extracted is False or tenant is None:
+            return
+        never = {Tenant.State.REQUESTED, Tenant.State.ACTIVATING, Tenant.State.NEEDS_ATTENTION}
+        if tenant.state in never or tenant.state_changes.exists():
+            return
+        start = datetime.datetime.combine(obj.starts_on, datetime.time.min)
+        TenantStateChange.objects.create(
+            tenant=tenant,
+            previous=Tenant.State.ACTIVATING,
+            state=Tenant.State.ACTIVE,
+            at=timezone.make_aware(start),
+        )

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 def month_first(value: date) -> date:
@@ -20,6 +21,24 @@ def month_parse(text: str) -> date:
     """``"2026-03"`` → ``date(2026, 3, 1)``; raises ValueError for anything else."""
     parsed = datetime.strptime(text, "%Y-%m")
     return date(parsed.year, parsed.month, 1)
+
+
+# The earliest month the market takes for usage and statements (a year 1 date is a typo).
+FIRST_MONTH = date(2000, 1, 1)
+
+
+def month_out_of_range(month: date, *, today: date | None = None) -> str | None:
+    """Why ``month`` cannot be reported or billed (before 2000-01 or after this month), or None.
+
+    The reason is translated (Korean by default) and names the range, e.g. for ``0001-01``.
+    """
+    latest = month_first(today or timezone.localdate())
+    if FIRST_MONTH <= month_first(month) <= latest:
+        return None
+    return _("Choose a month from %(first)s to %(last)s.") % {
+        "first": month_label(FIRST_MONTH),
+        "last": month_label(latest),
+    }
 
 
 def next_month(month: date) -> date:

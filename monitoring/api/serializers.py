@@ -110,6 +110,54 @@ class StatementLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PreviewLineSerializer(serializers.Serializer):
+    """A line of the upcoming statement (not stored yet)."""
+
+    kind = serializers.CharField(help_text="plan or usage.")
+    description = serializers.CharField()
+    subscription = serializers.IntegerField(source="subscription_id", allow_null=True)
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=4, help_text="Days billed.")
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=0, help_text="Whole KRW.")
+
+
+class OverLimitSerializer(serializers.Serializer):
+    """A metric of the latest collected usage report over the subscription's limit."""
+
+    subscription = serializers.IntegerField(source="subscription_id")
+    service = serializers.CharField(source="service_name")
+    metric = serializers.CharField(help_text="active_users (vs max_users) or storage_gb.")
+    used = serializers.DecimalField(max_digits=18, decimal_places=4)
+    limit = serializers.DecimalField(max_digits=18, decimal_places=4)
+
+
+class StatementPreviewSerializer(serializers.Serializer):
+    """The school's current month so far, and the whole month if nothing changes."""
+
+    month = MonthField()
+    currency = serializers.SerializerMethodField()
+    total = serializers.DecimalField(
+        max_digits=14, decimal_places=0, help_text="The days delivered so far, in whole KRW."
+    )
+    lines = PreviewLineSerializer(many=True)
+    estimate_total = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=0,
+        help_text="The whole month if every tenant stays as it is now (usage comes later).",
+    )
+    estimate_lines = PreviewLineSerializer(many=True)
+    over_limits = OverLimitSerializer(many=True)
+
+    def get_currency(self, preview) -> str:
+        return "KRW"
+
+
+class StatementPreviewQuerySerializer(serializers.Serializer):
+    organization = serializers.IntegerField(
+        required=False, min_value=1, help_text="Staff: the school's id (schools see their own)."
+    )
+
+
 class StatementSerializer(serializers.ModelSerializer):
     organization = serializers.CharField(source="organization.slug")
     month = MonthField()

@@ -1,10 +1,13 @@
 """Health, incidents, usage reports and statements (read only), and asking for a month's usage."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -34,11 +37,13 @@ from monitoring.api.serializers import (
     HealthStateSerializer,
     IncidentSerializer,
     StatementDetailSerializer,
+    StatementPreviewQuerySerializer,
+    StatementPreviewSerializer,
     StatementSerializer,
     UsageCollectRequestSerializer,
     UsageReportSerializer,
 )
-from monitoring.billing import statement_csv
+from monitoring.billing import statement_csv, statement_preview
 from monitoring.models import HealthRollup, UsageReport
 from monitoring.tasks import collect_usage_chunk
 from monitoring.usage import usage_report_request
@@ -176,6 +181,30 @@ class StatementViewSet(ReadOnlyApiViewSet):
         if self.action == "retrieve":
             return [JSONRenderer(), CSVRenderer()]
         return [JSONRenderer()]
+
+    @extend_schema(
+        summary="Preview the upcoming statement (month to date, with an estimate)",
+        description=(
+            "The current month's plan lines for the days the school's tenants were active so "
+            "far (`lines`, `total`), the whole month if every tenant stays as it is now "
+            "(`estimate_lines`, `estimate_total`), and usage over the plans' limits from the "
+            "latest collected reports. Nothing is stored. A school sees its own; staff give "
+            "`organization`."
+        ),
+        parameters=[StatementPreviewQuerySerializer],
+        responses={200: StatementPreviewSerializer, **LIFECYCLE_PROBLEMS},
+    )
+    @action(detail=False, methods=["get"], url_path="preview", filter_backends=[])
+    def preview(self, request):
+        query = StatementPreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        organization_id = self.principal.organization_id
+        if self.principal.scope == STAFF:
+            organization_id = query.validated_data.get("organization")
+            if organization_id is None:
+                raise ValidationError({"organization": [_("Give the school's id.")]})
+        preview = statement_preview(organization_id=organization_id)
+        return Response(StatementPreviewSerializer(preview).data)
 
     def retrieve(self, request, *args, **kwargs):
         statement = self.get_object()

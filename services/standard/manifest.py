@@ -114,6 +114,7 @@ class PlanSpec:
     allowed_changes: list[str]
     unit_prices: dict[str, Decimal]
     position: int
+    overage_prices: dict[str, Decimal] = field(default_factory=dict)
 
 
 # -- public functions --------------------------------------------------------------------------
@@ -271,6 +272,10 @@ def plans_from_manifest(data: dict) -> list[PlanSpec]:
                     for metric, price in (plan.get("unit_prices") or {}).items()
                 },
                 position=position,
+                overage_prices={
+                    metric: _decimal(price)
+                    for metric, price in (plan.get("overage_prices") or {}).items()
+                },
             )
         )
     return specs

@@ -242,6 +242,21 @@ FIELD_TEXTS: dict[str, FieldText] = {
     "plans.*.unit_prices.*": FieldText(
         "the price of one unit (a number, 0 or more)", "단위당 가격(0 이상의 숫자)", "0.01"
     ),
+    "plans.*.overage_prices": FieldText(
+        "the price per unit over the plan's limits (active_users, storage_gb)",
+        "요금제 한도를 넘은 사용량의 단위당 가격(active_users, storage_gb)",
+        "{active_users: 1000, storage_gb: 500}",
+    ),
+    "plans.*.overage_prices.active_users": FieldText(
+        "the price of one active user over max_users (a number, 0 or more)",
+        "max_users를 넘은 활성 사용자 1명당 가격(0 이상의 숫자)",
+        "1000",
+    ),
+    "plans.*.overage_prices.storage_gb": FieldText(
+        "the price of one GB over storage_limit_gb (a number, 0 or more)",
+        "storage_limit_gb를 넘은 1GB당 가격(0 이상의 숫자)",
+        "500",
+    ),
     "usage_report": FieldText(
         "the usage_report section", "usage_report 섹션", "usage_report: {supported: true}"
     ),

@@ -25,7 +25,7 @@ from services.vendor_client.client import VendorResponse
 from services.vendor_client.urls import standard_url
 from tenants import emails, states
 from tenants.events import record_event
-from tenants.models import Operation, Subscription, Tenant
+from tenants.models import Operation, PlanChange, Subscription, Tenant
 from tenants.operations import retry
 from tenants.operations.call import Attempt, error_code, vendor_call
 from tenants.operations.claim import hand_slot_on, operation_claim
@@ -213,6 +213,9 @@ def _succeed(operation: Operation, tenant: Tenant, body: dict) -> str:
             if plan is not None:
                 Subscription.objects.filter(pk=subscription.pk).update(plan=plan)
                 event_record(type="subscription.plan_changed", subscription=Subscription.objects.get(pk=subscription.pk), tenant=tenant)  # fmt: skip
+        PlanChange.objects.filter(operation=operation, effective_at__isnull=True).update(
+            effective_at=now
+        )
         message = _("Plan changed to %(plan)s.") % {"plan": tenant.plan_code}
     elif kind == K.DELETE:
         states.move(tenant, S.PURGED)

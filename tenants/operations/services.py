@@ -18,13 +18,16 @@ from services.vendor_client.client import VendorResponse
 from tenants import emails, states
 from tenants.errors import LifecycleError
 from tenants.events import record_event
-from tenants.models import Operation, Organization, Subscription, Tenant
+from tenants.models import Operation, Organization, PlanChange, Subscription, Tenant, plan_terms
 from tenants.operations import payloads
 from tenants.operations.dispatch import dispatch_after_commit, dispatch_id_after_commit
 from tenants.operations.states import operation_move, operations_move, tenant_state_during
+from tenants.operations.subscription_input import (
+    subscription_input_check,
+    subscription_limits_check,
+)
 
 S = Tenant.State
-PERIOD_MAX_DAYS = 3 * 366
 # How far ahead staff may schedule a deactivation (a year and a day: any date of a yearly plan).
 DEACTIVATION_MAX_AHEAD = datetime.timedelta(days=366)
 
@@ -48,54 +51,6 @@ def _queue_operation(
     )
     dispatch_after_commit(operation)
     return operation
-
-
-def _check_subscription_input(
-    *,
-    service: Service,
-    plan: Plan,
-    starts_on,
-    ends_on,
-    max_users: int,
-    storage_limit_gb: int,
-    today,
-) -> None:
-    if service.status != Service.Status.LISTED:
-        raise LifecycleError(_("This service is not open for subscriptions."), field="service")
-    if plan.service_id != service.pk or not plan.is_active:
-        codes = ", ".join(service.plans.filter(is_active=True).values_list("code", flat=True))
-        raise LifecycleError(
-            _("Unknown plan for this service: choose one of %(codes)s.") % {"codes": codes},
-            field="plan",
-        )
-    if ends_on <= today:
-        raise LifecycleError(
-            _("The end date is in the past: choose a later date."), field="ends_on"
-        )
-    if ends_on <= starts_on:
-        raise LifecycleError(_("The end date must be after the start date."), field="ends_on")
-    if (ends_on - starts_on).days > PERIOD_MAX_DAYS:
-        raise LifecycleError(_("A subscription lasts at most 3 years."), field="ends_on")
-    if max_users < 1:
-        raise LifecycleError(_("Max users must be at least 1."), field="max_users")
-    if plan.max_users is not None and max_users > plan.max_users:
-        raise LifecycleError(
-            _(
-                "The %(plan)s plan allows at most %(n)s users: lower max users or choose a bigger plan."
-            )
-            % {"plan": plan.name, "n": plan.max_users},
-            field="max_users",
-        )
-    if storage_limit_gb < 1:
-        raise LifecycleError(_("Storage must be at least 1 GB."), field="storage_limit_gb")
-    if plan.storage_limit_gb is not None and storage_limit_gb > plan.storage_limit_gb:
-        raise LifecycleError(
-            _(
-                "The %(plan)s plan allows at most %(n)s GB: lower the storage or choose a bigger plan."
-            )
-            % {"plan": plan.name, "n": plan.storage_limit_gb},
-            field="storage_limit_gb",
-        )
 
 
 def subscription_create(
@@ -128,7 +83,7 @@ def subscription_create(
             return earlier
     if not organization.is_active:
         raise LifecycleError(_("This school's account is disabled."), field="organization")
-    _check_subscription_input(
+    subscription_input_check(
         service=service,
         plan=plan,
         starts_on=starts_on,
@@ -177,6 +132,7 @@ def subscription_create(
                 admin_name=admin_name,
                 created_by=created_by,
                 idempotency_key=idempotency_key,
+                **plan_terms(plan),
             )
             operation = _queue_operation(
                 tenant=tenant,
@@ -231,11 +187,17 @@ def subscription_renew(
 ) -> Subscription:
     """Extend a live subscription (no vendor call), or start a new one after it ended."""
     today = timezone.localdate()
-    if ends_on <= max(subscription.ends_on, today):
-        raise LifecycleError(
-            _("Choose an end date after %(date)s.") % {"date": max(subscription.ends_on, today)},
-            field="ends_on",
-        )
+    subscription_input_check(
+        service=subscription.service,
+        plan=subscription.plan,
+        starts_on=subscription.starts_on,
+        ends_on=ends_on,
+        max_users=subscription.max_users,
+        storage_limit_gb=subscription.storage_limit_gb,
+        today=today,
+        renewing_from=max(subscription.ends_on, today),
+        offer=False,
+    )
     if subscription.is_live:
         with transaction.atomic():
             locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
@@ -494,6 +456,11 @@ def subscription_change_plan(
             % {"old": subscription.plan.code, "allowed": ", ".join(allowed)},
             field="plan",
         )
+    subscription_limits_check(
+        plan=plan,
+        max_users=subscription.max_users,
+        storage_limit_gb=subscription.storage_limit_gb,
+    )
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=subscription.tenant_id)
         if tenant.state != S.ACTIVE:
@@ -510,6 +477,14 @@ def subscription_change_plan(
             payload=payload,
             subscription=subscription,
             requested_by=changed_by,
+        )
+        # The new plan's terms as the school accepted them: billed from the day it applies.
+        PlanChange.objects.create(
+            subscription=subscription,
+            operation=operation,
+            from_plan=subscription.plan,
+            to_plan=plan,
+            **plan_terms(plan),
         )
         record_event(
             tenant=tenant,

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from market.models import MarketPolicy
 from monitoring.billing import statement_csv
-from monitoring.models import Incident, Statement
+from monitoring.models import Incident, Statement, UsageReport
 from tests.api.support import API, problem_of
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +109,53 @@ def test_a_bad_policy_change_is_a_400_and_changes_nothing(world, body):
     problem_of(response)
     policy = MarketPolicy.load()
     assert (policy.incident_threshold, policy.expiry_notice_days) == (3, 7)
+
+
+@pytest.mark.parametrize("month", ["0001-01", "1999-12", "9999-12"])
+def test_a_usage_month_out_of_range_is_refused_and_nothing_is_stored(world, month):
+    tenant = world.school_a.objects["tenant"]
+    before = list(UsageReport.objects.values())
+    response = world.school_a.api.post(f"{API}/tenants/{tenant.pk}/usage/collect", {"month": month})
+    assert response.status_code == 422
+    problem = problem_of(response)
+    assert problem["errors"][0]["field"] == "month"
+    assert "2000-01" in problem["errors"][0]["message"]
+    assert list(UsageReport.objects.values()) == before
+
+
+def test_a_school_previews_its_upcoming_statement(world):
+    response = world.school_a.api.get(f"{API}/statements/preview")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["month"] == f"{timezone.localdate():%Y-%m}"
+    assert body["currency"] == "KRW"
+    assert {"total", "lines", "estimate_total", "estimate_lines", "over_limits"} <= set(body)
+    ids = {line["subscription"] for line in body["estimate_lines"]}
+    assert ids <= {world.school_a.objects["subscription"].pk}
+
+
+def test_staff_preview_names_the_school(world):
+    missing = world.staff.api.get(f"{API}/statements/preview")
+    assert missing.status_code == 400
+    assert problem_of(missing)["errors"][0]["field"] == "organization"
+    school = world.school_b.objects["subscription"].organization_id
+    assert (
+        world.staff.api.get(f"{API}/statements/preview", {"organization": school}).status_code
+        == 200
+    )
+
+
+def test_vendors_get_no_preview(world):
+    assert world.vendor_a.api.get(f"{API}/statements/preview").status_code == 403
+
+
+def test_every_problem_of_a_renewal_is_listed_under_its_field(world):
+    subscription = world.school_a.objects["subscription"]
+    response = world.school_a.api.post(
+        f"{API}/subscriptions/{subscription.pk}/renew", {"ends_on": "9999-12-31"}
+    )
+    assert response.status_code == 422
+    problem = problem_of(response)
+    assert [item["field"] for item in problem["errors"]] == ["ends_on"]
+    subscription.refresh_from_db()
+    assert subscription.ends_on.year < 9999

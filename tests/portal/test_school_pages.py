@@ -2,14 +2,16 @@
 
 import datetime
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import jwt
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from market.lib.months import days_in_month
 from services.vendor_client.jwt_keys import market_private_key
-from tenants.models import LifecycleEvent, Operation, Subscription, Tenant
+from tenants.models import LifecycleEvent, Operation, PlanChange, Subscription, Tenant
 from tests.portal.conftest import listed_service
 
 pytestmark = pytest.mark.django_db
@@ -463,3 +465,49 @@ def test_a_manifest_label_shows_and_is_searched_and_staff_labels_win(world, as_u
     detail = client.get(reverse("school-service", args=[world.service_a.service_id]))
     assert ">Coaching<" in detail.content.decode()
     assert "One-to-one lessons" not in detail.content.decode()
+
+
+def test_the_detail_page_shows_what_a_plan_change_and_a_renewal_cost(world, as_user):
+    client = as_user(world.admin_a)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("school-subscription", args=[world.subscription_a.pk]))
+    text = page.content.decode()
+    today = timezone.localdate()
+    rest = days_in_month(today) - today.day + 1
+    premium = (Decimal(500000) * rest / days_in_month(today)).quantize(1, ROUND_HALF_UP)
+    basic = (Decimal(100000) * rest / days_in_month(today)).quantize(1, ROUND_HALF_UP)
+    assert f"Premium: {premium:,} KRW" in text
+    assert f"instead of {basic:,} KRW (difference {premium - basic:,} KRW)" in text
+    assert 'data-testid="renewal-quote"' in text
+
+
+def test_a_plan_change_from_the_portal_snapshots_the_new_plans_price(world, as_user):
+    client = as_user(world.admin_a)
+    client.post(
+        reverse("school-subscription-plan", args=[world.subscription_a.pk]), {"plan": "premium"}
+    )
+    change = PlanChange.objects.get(subscription=world.subscription_a)
+    world.service_a.plans.filter(code="premium").update(price=1)
+    change.refresh_from_db()
+    assert (change.to_plan.code, change.price, change.effective_at) == ("premium", 500000, None)
+    world.subscription_a.refresh_from_db()
+    assert world.subscription_a.price == 100000
+
+
+def test_every_subscribe_error_shows_in_one_submit_and_nothing_is_stored(world, as_user):
+    client = as_user(world.admin_a)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    before = Subscription.objects.count()
+    response = client.post(
+        reverse("school-subscribe", args=["beta_bot"]),
+        subscribe_data(
+            ends_on="9999-12-31", max_users=187, storage_limit_gb=10, admin_email="not-an-address"
+        ),
+    )
+    text = response.content.decode()
+    assert response.status_code == 200
+    for field in ("ends_on", "max_users", "admin_email"):
+        assert f'id="id_{field}_error"' in text, field
+    assert "at most 3 years" in text
+    assert "at most 100 users" in text
+    assert Subscription.objects.count() == before

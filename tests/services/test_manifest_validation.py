@@ -177,6 +177,7 @@ plans:
     limits: {max_users: 500, storage_limit_gb: 100}
     allowed_changes: [standard]
     unit_prices: {ai_tokens: 0.01}
+    overage_prices: {active_users: 1000, storage_gb: 500}
   standard:
     name: Standard
     price: 100000

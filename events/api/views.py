@@ -27,7 +27,11 @@ class EventCursorPagination(NewestFirstCursorPagination):
         ),
         tags=["events"],
     ),
-    retrieve=extend_schema(summary="Get an event", tags=["events"]),
+    retrieve=extend_schema(
+        summary="Get an event",
+        description="One event the caller may see, with its payload as it was recorded.",
+        tags=["events"],
+    ),
 )
 class EventViewSet(ReadOnlyApiViewSet):
     serializer_class = EventSerializer
@@ -42,6 +46,10 @@ class EventViewSet(ReadOnlyApiViewSet):
 class EventTypeListView(ApiViewMixin, APIView):
     @extend_schema(
         summary="List event types and their payload schemas",
+        description=(
+            "Every event type the market records, with the version and JSON Schema of its "
+            "payload: what a webhook receiver can expect."
+        ),
         responses=EventTypeSerializer(many=True),
         tags=["events"],
     )

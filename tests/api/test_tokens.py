@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from market.models import ApiToken
 from market.tokens import api_token_create, authenticate_token
@@ -126,7 +126,7 @@ def test_a_token_cannot_be_created_already_expired(world):
 def test_a_user_cannot_issue_a_token_for_another_school():
     admin = SchoolAdminFactory()
     other = OrganizationFactory()
-    with pytest.raises(Exception, match="own school"):
+    with translation.override("en"), pytest.raises(Exception, match="own school"):
         api_token_create(name="x", scope="organization", organization=other, created_by=admin)
     assert not ApiToken.objects.exists()
 

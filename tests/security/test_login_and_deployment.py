@@ -44,8 +44,8 @@ API_AUTHENTICATION = {BearerTokenAuthentication, SessionAuthentication}
 # (see market.middleware); they show the public schema and no data.
 CSP_EXEMPT_PATHS = ("/api/docs/", "/api/redoc/")
 # Patterns hidden behind an earlier pattern with the same path (django.contrib.auth.urls' login
-# is shadowed by the market's own login view).
-SHADOWED = {"login"}
+# and password reset pages are shadowed by the market's own views of the same name).
+SHADOWED = {"login", "password_reset", "password_reset_done"}
 
 
 @pytest.fixture(autouse=True)

@@ -43,9 +43,21 @@ class DeliveryPagination(NewestFirstCursorPagination):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List webhook endpoints", tags=["webhooks"]),
-    retrieve=extend_schema(summary="Get a webhook endpoint", tags=["webhooks"]),
-    destroy=extend_schema(summary="Delete a webhook endpoint", tags=["webhooks"]),
+    list=extend_schema(
+        summary="List webhook endpoints",
+        description="The webhook endpoints of the caller's school or vendor (staff: all).",
+        tags=["webhooks"],
+    ),
+    retrieve=extend_schema(
+        summary="Get a webhook endpoint",
+        description="One endpoint: its URL, event types, state and why it was disabled.",
+        tags=["webhooks"],
+    ),
+    destroy=extend_schema(
+        summary="Delete a webhook endpoint",
+        description="Stop delivering to this endpoint and remove it; nothing more is sent.",
+        tags=["webhooks"],
+    ),
 )
 class EndpointViewSet(
     ApiViewMixin,
@@ -80,6 +92,7 @@ class EndpointViewSet(
 
     @extend_schema(
         summary="Change a webhook endpoint (is_active: true enables it again)",
+        description="Change the URL, description or event types, or enable a disabled endpoint.",
         request=EndpointUpdateSerializer,
         responses={200: EndpointSerializer, **REGISTRATION_PROBLEMS},
         tags=["webhooks"],
@@ -95,6 +108,7 @@ class EndpointViewSet(
 
     @extend_schema(
         summary="Show the endpoint's signing secret",
+        description="The whsec_ secret (and, during a rotation, the previous one) to verify with.",
         responses={200: EndpointWithSecretSerializer},
         tags=["webhooks"],
     )
@@ -104,6 +118,7 @@ class EndpointViewSet(
 
     @extend_schema(
         summary="Rotate the signing secret (the old one also signs during the overlap)",
+        description="Issue a new secret; both sign deliveries until the overlap window ends.",
         request=RotateSecretSerializer,
         responses={200: EndpointWithSecretSerializer},
         tags=["webhooks"],
@@ -117,6 +132,7 @@ class EndpointViewSet(
 
     @extend_schema(
         summary="Send a webhook.test event to this endpoint",
+        description="Queue one signed webhook.test delivery, to check a receiver end to end.",
         request=TestEventSerializer,
         responses={202: DeliverySerializer, **TEST_PROBLEMS},
         tags=["webhooks"],
@@ -132,6 +148,7 @@ class EndpointViewSet(
 
     @extend_schema(
         summary="The endpoint's deliveries with their attempt log (newest first)",
+        description="Each delivery with every attempt: request, answer, latency. Cursor-paginated.",
         responses={200: DeliverySerializer(many=True)},
         tags=["webhooks"],
     )
@@ -145,6 +162,7 @@ class EndpointViewSet(
 
     @extend_schema(
         summary="Send a delivery again, under the same webhook-id",
+        description="Queue the delivery once more; receivers deduplicate by its webhook-id.",
         request=None,
         responses={202: DeliverySerializer, **RESEND_PROBLEMS},
         tags=["webhooks"],

@@ -7,7 +7,7 @@ python manage.py create_api_token --staff --name "ops scripts" --user admin
 
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 from django.utils import timezone
 
 from market.models import ApiToken, User
@@ -34,6 +34,7 @@ class Command(BaseCommand):
             "--expires-in-days", type=int, metavar="N", help="Stop working after N days."
         )
 
+    @no_translations  # an operator's command: English messages, not half-translated ones
     def handle(self, *args, **options):
         organization = vendor = None
         if options["organization"]:

@@ -39,9 +39,13 @@ BUDGET_SECONDS = 900
 # What ``make bench`` runs, in order, with a time cap each (the whole run stays under 15 min).
 # A run took 450-500 s on the 2-core machine before the webhook fan-out (about 120-330 s,
 # depending on the machine's load) joined; the caps leave room for a slower one.
+# The production configuration by default: PostgreSQL, the README's worker layout, the
+# exporter's 200 probes in flight; then the beat's own arguments, and one SQLite row, labelled.
 PLAN = [
     ("sweep", ["--size", "1000", "--rounds", "3"], 100),
     ("sweep", ["--size", "10000", "--rounds", "2"], 170),
+    ("sweep", ["--size", "10000", "--rounds", "1", "--beat-args", "--no-exporter"], 120),
+    ("sweep", ["--size", "10000", "--rounds", "1", "--database", "sqlite"], 120),
     ("activation", ["--size", "1000"], 200),
     ("usage", ["--size", "10000"], 170),
     ("pages", ["--size", "2000"], 180),

@@ -27,7 +27,7 @@ import time
 from bench import environment
 from bench.loopback import stub_stats
 from bench.market_data import register_services, schools
-from bench.procs import Child, PeerError
+from bench.procs import Child, DatabaseCpu, PeerError
 from bench.report import Result, Target
 
 TITLE = "Bulk activation against a 200 ms vendor, cap 20"
@@ -38,15 +38,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--size", type=int, default=1000, help="subscriptions (1000)")
     parser.add_argument("--delay-ms", type=float, default=200, help="vendor answer delay (200)")
     parser.add_argument("--cap", type=int, default=20, help="VENDOR_MAX_CONCURRENT_CALLS (20)")
-    # The lifecycle's deployment (docker-compose.yml): one worker process per core, each with
-    # a thread pool, as the calls mostly wait on vendors (24 prefork processes on two cores
-    # spend their time waiting for the CPU scheduler between database round trips).
-    parser.add_argument("--workers", type=int, default=2, help="celery workers (2)")
+    # The README's Production layout (docker-compose.yml's `worker`): one worker with a pool of
+    # 48 threads on the `celery` queue, as the calls mostly wait on vendors. 48 lets the
+    # bulkhead (half the slots less one per vendor: 23) leave the service its own cap of 20.
+    parser.add_argument("--workers", type=int, default=1, help="celery workers (1)")
     parser.add_argument(
         "--pool", choices=["prefork", "threads"], default="threads", help="worker pool (threads)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=12, help="pool processes/threads per worker (12)"
+        "--concurrency", type=int, default=48, help="pool processes/threads per worker (48)"
     )
     parser.add_argument(
         "--database", choices=["postgresql", "sqlite"], default="postgresql", help="(postgresql)"
@@ -106,6 +106,7 @@ def measure(args, result: Result, children, out) -> None:
     from tenants.operations.services import subscription_create
 
     ends_on = datetime.date.today() + datetime.timedelta(days=365)
+    database_cpu = DatabaseCpu(env.database_url.rsplit("/", 1)[-1]).__enter__()
     cpu_before = sum(worker.cpu_seconds() for worker in workers)
     creating_at = time.time()
     commit_moments: list[float] = []
@@ -137,6 +138,7 @@ def measure(args, result: Result, children, out) -> None:
     )
     time.sleep(0.3)
     cpu = sum(worker.cpu_seconds() for worker in workers) - cpu_before
+    database_cpu.__exit__(None, None, None)
     stats = stub_stats(vendor_url)
     active = Tenant.objects.filter(state=Tenant.State.ACTIVE).count()
     by_state = dict(activations.values_list("state").annotate(n=Count("pk")).order_by())
@@ -173,6 +175,14 @@ def measure(args, result: Result, children, out) -> None:
         "s",
     )
     result.add("workers' CPU, commit → all active", round(cpu, 2), "s")
+    result.add("workers' CPU per activation", round(cpu * 1000 / size, 1), "ms")
+    if env.database_kind == "postgresql":
+        result.add("database CPU (this database's backends)", round(database_cpu.seconds, 2), "s")
+        result.add(
+            "database server CPU, all databases (upper bound, shared server)",
+            round(database_cpu.server_seconds, 2),
+            "s",
+        )
     result.raw.update(
         {
             "size": size,
@@ -180,6 +190,8 @@ def measure(args, result: Result, children, out) -> None:
             "wall_seconds": wall,
             "create_seconds": created_in,
             "worker_cpu_seconds": cpu,
+            "database_cpu_seconds": database_cpu.seconds,
+            "database_server_cpu_seconds": database_cpu.server_seconds,
             "operations_by_state": by_state,
             "stub": stats,
             "database": env.database_kind,

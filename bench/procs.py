@@ -71,6 +71,76 @@ def process_cpu_seconds(pid: int, *, with_reaped_children: bool = True) -> float
     return ticks / CLOCK_TICKS
 
 
+class DatabaseCpu:
+    """CPU of the PostgreSQL server spent on one database, read from /proc while it runs.
+
+    Django opens a connection per task here (``conn_max_age=0``), so backends come and go; a
+    thread samples every ``interval`` seconds the backends whose title names ``database``
+    (``postgres: user db 127.0.0.1(port) ...``) and keeps each one's latest utime + stime. A
+    backend's last moments before it exits are missed (at most ``interval`` of CPU each), so
+    the figure is a slight undercount. ``server_seconds`` is the whole server's CPU (the
+    postmaster's reaped children included): an upper bound, other databases' work included.
+    """
+
+    def __init__(self, database: str, *, interval: float = 0.05) -> None:
+        import threading
+
+        self.database = database
+        self.interval = interval
+        self._seen: dict[int, float] = {}
+        self._base: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._server_before = 0.0
+        self.seconds = 0.0
+        self.server_seconds = 0.0
+
+    @staticmethod
+    def _postgres_pids() -> list[int]:
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                fields = _stat_fields(int(entry))
+                if fields is not None and Path(f"/proc/{entry}/comm").exists():
+                    with contextlib.suppress(OSError):
+                        if Path(f"/proc/{entry}/comm").read_text().strip() == "postgres":
+                            pids.append(int(entry))
+        return pids
+
+    def _backends(self) -> dict[int, float]:
+        found = {}
+        for pid in self._postgres_pids():
+            with contextlib.suppress(OSError):
+                title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                if f" {self.database} " in f" {title} ":
+                    found[pid] = process_cpu_seconds(pid, with_reaped_children=False)
+        return found
+
+    def _server(self) -> float:
+        return sum(process_cpu_seconds(pid) for pid in self._postgres_pids())
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid, seconds in self._backends().items():
+                self._seen[pid] = seconds
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> DatabaseCpu:
+        self._base = self._backends()
+        self._seen = dict(self._base)
+        self._server_before = self._server()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for pid, seconds in self._backends().items():
+            self._seen[pid] = seconds
+        self.seconds = sum(s - self._base.get(pid, 0.0) for pid, s in self._seen.items())
+        self.server_seconds = self._server() - self._server_before
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds of a process and all its living descendants (and the ones they reaped)."""
     return process_cpu_seconds(pid) + sum(process_cpu_seconds(p) for p in descendants(pid))

@@ -5,8 +5,9 @@ Stubs: ``--size`` health endpoints on ``--ports`` loopback ports in a process of
 answers (``--hang-percent`` 1), keep-alive with TCP_NODELAY.
 
 Ours, end to end: the beat entry's task ``monitoring.health_sweep`` sent to a real Celery
-worker (prefork, one process per core, queues celery and probes) on a throwaway SQLite
-database under ``var/bench/`` with ``--size`` listed services. The task plans the sweep and
+worker (prefork, one process per core, like the README's probe worker) on a throwaway
+PostgreSQL database (``--database sqlite``: a SQLite file under ``var/bench/``, labelled as
+not the production database) with ``--size`` listed services. The task plans the sweep and
 sends its chunks to the probes queue; each chunk claims, probes and records its services
 (state, hourly rollups, incidents). Arguments: ``spread_seconds=0`` (the beat spreads chunks
 over 40 s to smooth the load; here the sweep runs as fast as it can, as the exporter does) and
@@ -14,7 +15,9 @@ over 40 s to smooth the load; here the sweep runs as fast as it can, as the expo
 2 s timeout of its hanging endpoints as a floor, so fewer, larger chunks overlap those waits).
 The worker runs with ``PROBE_TOTAL_TIMEOUT_MS=2000``, the exporter module's timeout. Wall: from
 sending the task until the sweep's ``SweepRun.finished_at``. CPU: utime + stime of the worker
-and its pool processes (``/proc``), before and after. Correct: exactly the hanging endpoints'
+and its pool processes (``/proc``), before and after; the database server's CPU beside it (the
+backends of the benchmark's database, sampled from ``/proc``). ``--beat-args``: the task is
+sent as the beat sends it (chunk size and spread from the settings) instead. Correct: exactly the hanging endpoints'
 services have ``health = unhealthy`` after each round, all others ``healthy``.
 
 The exporter: ``bench.exporter`` (module ``http_2xx``, prober http, timeout 2 s), driven by an
@@ -35,12 +38,14 @@ from datetime import timedelta
 
 from bench import environment, exporter
 from bench.loopback import base_url, hangs, health_url
-from bench.procs import Child, raise_file_limit
+from bench.procs import Child, DatabaseCpu, raise_file_limit
 from bench.report import Result, Target, median
 
 TITLE = "Health sweep vs. Prometheus blackbox exporter"
 WALL_RATIO_TARGET = 0.75
 CPU_RATIO_TARGET = 0.35
+TOTAL_CPU_RATIO_TARGET = 0.5  # worker + database server, against the exporter's CPU
+BEAT_WALL_TARGET = 40.0  # the beat's own sweep ends with at least 20 s of its minute to spare
 TIMEOUT_MS = exporter.TIMEOUT_SECONDS * 1000
 
 
@@ -67,7 +72,18 @@ def add_arguments(parser) -> None:
         help="PROBE_CONCURRENCY of each worker process (exporter concurrency / processes)",
     )
     parser.add_argument(
-        "--exporter-concurrency", type=int, default=300, help="exporter probes open at once (300)"
+        "--exporter-concurrency",
+        type=int,
+        default=200,
+        help="exporter probes open at once (200, the peer's in flight)",
+    )
+    parser.add_argument(
+        "--database", choices=["postgresql", "sqlite"], default="postgresql", help="(postgresql)"
+    )
+    parser.add_argument(
+        "--beat-args",
+        action="store_true",
+        help="send the task as the beat does (chunk size and spread from the settings)",
     )
     parser.add_argument(
         "--no-exporter", action="store_true", help="measure ours only (no ratios, no targets)"
@@ -100,7 +116,16 @@ def _create_services(size: int, ports: list[int]) -> None:
     )
 
 
-def _ours(worker, *, size: int, chunk_size: int, minute_offset: int, expected_down: set[str]):
+def _ours(
+    worker,
+    *,
+    size: int,
+    chunk_size: int,
+    minute_offset: int,
+    expected_down: set[str],
+    database: str = "",
+    beat_args: bool = False,
+):
     """One sweep through the worker: wall, CPU, and whether every outcome is right."""
     from django.db.models import Count
     from django.utils import timezone
@@ -113,11 +138,13 @@ def _ours(worker, *, size: int, chunk_size: int, minute_offset: int, expected_do
     # As if a minute had passed since the last round: every service may be probed again.
     Service.objects.update(health_checked_at=None)
     moment = timezone.now() + timedelta(minutes=minute_offset)
+    database_cpu = DatabaseCpu(database).__enter__()
     cpu_before = worker.cpu_seconds()
     sent = time.time()
-    health_sweep.apply_async(
-        kwargs={"now": moment.isoformat(), "spread_seconds": 0, "chunk_size": chunk_size}
-    )
+    kwargs = {"now": moment.isoformat()}
+    if not beat_args:
+        kwargs.update(spread_seconds=0, chunk_size=chunk_size)
+    health_sweep.apply_async(kwargs=kwargs)
     run = environment.wait_for(
         lambda: SweepRun.objects.filter(
             minute=sweep_minute(moment), finished_at__isnull=False
@@ -128,6 +155,7 @@ def _ours(worker, *, size: int, chunk_size: int, minute_offset: int, expected_do
     wall = run.finished_at.timestamp() - sent
     time.sleep(0.3)  # the ack and the last log lines, so they count as the sweep's CPU
     cpu = worker.cpu_seconds() - cpu_before
+    database_cpu.__exit__(None, None, None)
     down = set(
         Service.objects.filter(health=Service.Health.UNHEALTHY).values_list("service_id", flat=True)
     )
@@ -136,6 +164,7 @@ def _ours(worker, *, size: int, chunk_size: int, minute_offset: int, expected_do
     return {
         "wall": wall,
         "cpu": cpu,
+        "database_cpu": database_cpu.seconds if database else 0.0,
         "probes": run.probes,
         "unhealthy": len(down),
         "states": states,
@@ -180,9 +209,20 @@ def measure(args, result: Result, children, out) -> None:
     env = environment.prepare(
         f"sweep-{size}",
         children=children,
+        database=args.database,
         PROBE_TOTAL_TIMEOUT_MS=TIMEOUT_MS,
         PROBE_CONCURRENCY=probe_concurrency,
     )
+    database = env.database_url.rsplit("/", 1)[-1] if env.database_kind == "postgresql" else ""
+    if args.beat_args:
+        from django.conf import settings as django_settings
+
+        chunk_size = django_settings.MONITORING_PROBE_CHUNK_SIZE
+        result.title += f" (the beat's arguments: chunks of {chunk_size}, spread " + (
+            f"{django_settings.MONITORING_SWEEP_SPREAD_SECONDS} s)"
+        )
+    if env.database_kind == "sqlite":
+        result.title += " [SQLite, not the production database]"
     result.notes.extend(env.notes)
     _stubs, ports = start_stubs(args, children, env.work_dir)
     # The peer first: when it cannot start, nothing else is worth doing.
@@ -203,7 +243,8 @@ def measure(args, result: Result, children, out) -> None:
         for side in order:
             if side == "ours" and worker is not None:
                 measured = _ours(worker, size=size, chunk_size=chunk_size,
-                                 minute_offset=number, expected_down=expected)  # fmt: skip
+                                 minute_offset=number, expected_down=expected,
+                                 database=database, beat_args=args.beat_args)  # fmt: skip
                 ours.append(measured)
             elif side == "exporter" and peer is not None:
                 measured = _theirs(peer, targets=targets, concurrency=args.exporter_concurrency,
@@ -218,6 +259,25 @@ def measure(args, result: Result, children, out) -> None:
             )
             out.flush()
     _figures(result, size=size, ours=ours, theirs=theirs, expected=len(expected))
+    if ours and database:
+        database_cpu = median([m["database_cpu"] for m in ours])
+        result.add(f"ours: database CPU (N={size:,})", round(database_cpu, 2), "s")
+        their_cpu = median([m["cpu"] for m in theirs]) if theirs else 0.0
+        if their_cpu:
+            total = median([m["cpu"] + m["database_cpu"] for m in ours])
+            result.add(
+                f"CPU ours + database / exporter (N={size:,})",
+                round(total / their_cpu, 2),
+                "×",
+                target=Target("<=", TOTAL_CPU_RATIO_TARGET),
+            )
+    if ours and args.beat_args:
+        result.add(
+            f"the beat's sweep of {size:,}: sent → finished",
+            round(median([m["wall"] for m in ours]), 2),
+            "s",
+            target=Target("<=", BEAT_WALL_TARGET, text="≤ 40 s (20 s of its minute to spare)"),
+        )
     version = peer.version() if peer else None
     result.raw.update(
         {
@@ -236,8 +296,14 @@ def measure(args, result: Result, children, out) -> None:
     if worker is not None:
         result.notes.append(
             f"ours: monitoring.health_sweep through a {worker.description}, chunks of "
-            f"{chunk_size:,}, spread 0 s, probe timeout {TIMEOUT_MS / 1000:g} s, "
-            f"PROBE_CONCURRENCY {probe_concurrency} per process, SQLite"
+            f"{chunk_size:,}, {'the beat' + chr(39) + 's spread' if args.beat_args else 'spread 0 s'}, "
+            f"probe timeout {TIMEOUT_MS / 1000:g} s, PROBE_CONCURRENCY {probe_concurrency} per "
+            f"process, {env.database_kind}"
+            + (
+                "; database CPU: this database's backends, sampled from /proc every 50 ms"
+                if database
+                else ""
+            )
         )
     if peer is not None:
         result.notes.append(

@@ -149,3 +149,19 @@ def _stop_beat_between_ticks(sender=None, **kwargs):
 
     scheduler.tick = tick_then_stop
     platforms.signals.update(SIGTERM=stop, SIGINT=stop)
+
+
+# The queue lifecycle calls and usage chunks are served from (no route: the default queue).
+LIFECYCLE_TASK = "tenants.execute_operation"
+
+
+@celeryd_after_setup.connect
+def _refuse_a_worker_one_vendor_could_fill(sender=None, instance=None, **kwargs):
+    """A worker of the lifecycle queue where one vendor could hold over half the slots stops."""
+    from market.lib.bulkhead import worker_configure
+
+    lifecycle_queue = app.amqp.router.route({}, LIFECYCLE_TASK)["queue"].name
+    consumed = app.amqp.queues.consume_from
+    serves_lifecycle = consumed is None or lifecycle_queue in consumed
+    problem = worker_configure(slots=int(instance.concurrency), serves_lifecycle=serves_lifecycle)
+    _refuse([problem] if problem else [])

@@ -295,6 +295,10 @@ PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 1000, minimum=1)
 PROBE_PER_HOST_CONCURRENCY = env_int("PROBE_PER_HOST_CONCURRENCY", 0, minimum=0)  # 0: no cap
 # Lifecycle calls in flight at once to one service, and when an in-flight call counts as stuck.
 VENDOR_MAX_CONCURRENT_CALLS = env_int("VENDOR_MAX_CONCURRENT_CALLS", 20, minimum=1)
+# The bulkhead: lifecycle calls in flight at once to all the services of one vendor; 0: half
+# the worker's slots less one (market/lib/bulkhead.py). A worker whose slots are fewer than
+# 2 x (this + 1) refuses to start, so one vendor never holds more than half of a worker.
+VENDOR_MAX_CALLS_PER_VENDOR = env_int("VENDOR_MAX_CALLS_PER_VENDOR", 0, minimum=0)
 OPERATION_STUCK_AFTER_SECONDS = env_int("OPERATION_STUCK_AFTER_SECONDS", 120, minimum=5)
 # --- Health sweep and usage collection ------------------------------------------
 # Services probed per chunk task, and over how many seconds of the minute the chunks start.

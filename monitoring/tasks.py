@@ -47,11 +47,15 @@ def probe_chunk(service_ids: list[int], sweep_id: int | None = None) -> int:
 
 
 def _dispatch_usage(report_ids: list[int]) -> int:
-    size = max(1, int(settings.USAGE_CHUNK_SIZE))
-    chunks = [report_ids[start : start + size] for start in range(0, len(report_ids), size)]
-    for chunk in chunks:
-        collect_usage_chunk.delay(report_ids=chunk)
-    return len(chunks)
+    """Send one chain of chunks per vendor: its first chunk now, each next one when it ends."""
+    chains, leased_until = usage.usage_chains(
+        report_ids=report_ids, chunk_size=int(settings.USAGE_CHUNK_SIZE)
+    )
+    for chain in chains:
+        collect_usage_chunk.delay(
+            report_ids=chain[0], following=chain[1:], leased_until=leased_until.isoformat()
+        )
+    return sum(len(chain) for chain in chains)
 
 
 @shared_task(name="monitoring.collect_monthly_usage", ignore_result=True)
@@ -62,8 +66,19 @@ def collect_monthly_usage(month: str | None = None) -> int:
 
 
 @shared_task(name="monitoring.collect_usage_chunk", ignore_result=True)
-def collect_usage_chunk(report_ids: list[int]) -> int:
-    return usage.usage_reports_collect(report_ids=report_ids).collected
+def collect_usage_chunk(
+    report_ids: list[int], following: list[list[int]] | None = None, leased_until: str | None = None
+) -> int:
+    """Collect one chunk, then send the next chunk of the same vendor's chain (if any)."""
+    try:
+        return usage.usage_reports_collect(
+            report_ids=report_ids, leased_until=_parse_moment(leased_until)
+        ).collected
+    finally:
+        if following:
+            collect_usage_chunk.delay(
+                report_ids=following[0], following=following[1:], leased_until=leased_until
+            )
 
 
 @shared_task(name="monitoring.retry_usage_collection", ignore_result=True)

@@ -216,12 +216,52 @@ def usage_reports_due(*, now: datetime | None = None, month: date | None = None)
     return list(reports.order_by("tenant__service_id", "pk").values_list("pk", flat=True))
 
 
-def _claim(*, report_ids: Sequence[int], now: datetime) -> list[int]:
+def usage_chains(
+    *, report_ids: Sequence[int], chunk_size: int, now: datetime | None = None
+) -> tuple[list[list[list[int]]], datetime]:
+    """The due reports as one chain of chunks per vendor, leased for the chains' run.
+
+    A vendor's chunks run one after another (monitoring/tasks.py sends the next when one ends),
+    so a vendor that hangs holds one worker slot for usage, never all of them (the bulkhead,
+    docs/reliability.md). The lease keeps the 5-minute retry task from starting a second chain
+    of the same reports; a chain broken by a dead worker is picked up once the lease ends.
+    Returns the chains and the lease's end, which the chunks claim up to.
+    """
+    now = now or timezone.now()
+    leased_until = now + LEASE
+    with transaction.atomic():
+        rows = list(
+            UsageReport.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk__in=list(report_ids), state=UsageReport.State.PENDING, next_attempt_at__lte=now
+            )
+            .order_by("tenant__service__vendor_id", "tenant__service_id", "pk")
+            .values_list("pk", "tenant__service__vendor_id")
+        )
+        UsageReport.objects.filter(pk__in=[pk for pk, _vendor in rows]).update(
+            next_attempt_at=leased_until
+        )
+    by_vendor: dict[int, list[int]] = defaultdict(list)
+    for pk, vendor_id in rows:
+        by_vendor[vendor_id].append(pk)
+    size = max(1, chunk_size)
+    chains = [
+        [ids[start : start + size] for start in range(0, len(ids), size)]
+        for ids in by_vendor.values()
+    ]
+    return chains, leased_until
+
+
+def _claim(
+    *, report_ids: Sequence[int], now: datetime, leased_until: datetime | None = None
+) -> list[int]:
     with transaction.atomic():
         ids = list(
             UsageReport.objects.select_for_update(skip_locked=True)
             .filter(
-                pk__in=list(report_ids), state=UsageReport.State.PENDING, next_attempt_at__lte=now
+                pk__in=list(report_ids),
+                state=UsageReport.State.PENDING,
+                next_attempt_at__lte=max(now, leased_until or now),
             )
             .values_list("pk", flat=True)
         )
@@ -456,10 +496,16 @@ def usage_reports_collect(
     now: datetime | None = None,
     threads: int | None = None,
     fresh_request_ids: bool = False,
+    leased_until: datetime | None = None,
 ) -> CollectResult:
-    """Ask the vendors for the due reports among ``report_ids`` and store what they answer."""
+    """Ask the vendors for the due reports among ``report_ids`` and store what they answer.
+
+    ``leased_until``: the reports were leased to a chain up to then (``usage_chains``).
+    """
     now = now or timezone.now()
-    reports = _reports_with_services(_claim(report_ids=report_ids, now=now))
+    reports = _reports_with_services(
+        _claim(report_ids=report_ids, now=now, leased_until=leased_until)
+    )
     if not reports:
         return CollectResult(0, 0, 0, 0)
     mandatory = MarketPolicy.load().usage_reports_mandatory

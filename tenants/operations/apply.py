@@ -80,8 +80,8 @@ def _apply(claimed: Operation, attempt: Attempt) -> str:
         if operation.state not in Operation.OPEN_STATES:
             _dispatch_next_for_tenant(tenant)
         # The slot is free once this commits; then it goes to the longest-waiting operation.
-        service_id = tenant.service_id
-        transaction.on_commit(lambda: hand_slot_on(service_id))
+        service_id, vendor_id = tenant.service_id, tenant.service.vendor_id
+        transaction.on_commit(lambda: hand_slot_on(service_id, vendor_id=vendor_id))
     return outcome
 
 

@@ -1,4 +1,9 @@
-"""Claim one operation: due, first of its tenant, and within its service's cap of calls at once.
+"""Claim one operation: due, first of its tenant, within its service's and its vendor's caps.
+
+Two caps bound the calls in flight: ``VENDOR_MAX_CONCURRENT_CALLS`` per service protects a
+vendor from the market; ``VENDOR_MAX_CALLS_PER_VENDOR`` over all the services of one vendor is
+the bulkhead that protects the other vendors from it (a hanging vendor with many services holds
+at most that many worker slots; market/lib/bulkhead.py sets and checks it against the worker).
 
 A claim moves the operation to in flight and its tenant to the state it shows while the
 vendor works (`states.tenant_state_during`), in one transaction. An operation that finds its
@@ -9,10 +14,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
-from services.models import Service
+from market.lib.bulkhead import vendor_call_cap
+from services.models import Service, Vendor
 from tenants import states
 from tenants.models import Operation
 from tenants.operations.dispatch import dispatch_after_commit
@@ -27,6 +33,10 @@ SLOT_WAIT_FALLBACK = timedelta(seconds=60)
 
 def max_calls_per_service() -> int:
     return settings.VENDOR_MAX_CONCURRENT_CALLS
+
+
+def max_calls_per_vendor() -> int:
+    return vendor_call_cap()
 
 
 def operation_claim(operation_id: int) -> Operation | str:
@@ -52,9 +62,10 @@ def operation_claim(operation_id: int) -> Operation | str:
         if earlier_open.exists():
             return "waiting-for-earlier"  # dispatched again when the earlier one finishes
         service_id = operation.tenant.service_id
-        # A first look without the service's lock: while a vendor is at its cap (a thousand
+        vendor_id = operation.tenant.service.vendor_id
+        # A first look without the vendor's lock: while a vendor is at its cap (a thousand
         # activations at once), operations park here side by side instead of queueing for it.
-        if _calls_in_flight(service_id) >= max_calls_per_service():
+        if _at_cap(service_id, vendor_id, taken=0):
             return _wait_for_slot(operation, service_id, now)
         was_polling = operation.state == OS.POLLING
         try:
@@ -79,11 +90,11 @@ def operation_claim(operation_id: int) -> Operation | str:
                             "updated_at",
                         ]
                     )
-                # The slot is taken last, so the service's lock is held only for the count and
+                # The slot is taken last, so the vendor's lock is held only for the count and
                 # the commit: two claims can never both take the last slot, and claims of one
-                # service wait for each other as briefly as possible.
-                _lock_service_slots(service_id)
-                if _calls_in_flight(service_id) > max_calls_per_service():
+                # vendor wait for each other as briefly as possible.
+                _lock_vendor_slots(vendor_id)
+                if _at_cap(service_id, vendor_id, taken=1):
                     raise _ServiceAtCap
         except IntegrityError:
             return "tenant-busy"  # another operation of this tenant is in flight
@@ -99,7 +110,7 @@ def operation_claim(operation_id: int) -> Operation | str:
 
 
 class _ServiceAtCap(Exception):
-    """Raised inside a claim's savepoint to undo it: the service's last slot went to another."""
+    """Raised inside a claim's savepoint to undo it: the last slot went to another claim."""
 
 
 def _wait_for_slot(operation: Operation, service_id: int, now) -> str:
@@ -115,42 +126,65 @@ def _wait_for_slot(operation: Operation, service_id: int, now) -> str:
     )
     # Parked first, looked again after: a call that finished meanwhile either saw this
     # operation waiting or left a free slot that this look finds (no lost wake-up).
-    transaction.on_commit(lambda: _hand_slot_if_free(service_id))
+    vendor_id = operation.tenant.service.vendor_id
+    transaction.on_commit(lambda: hand_slot_on(service_id, vendor_id=vendor_id))
     return "service-busy"
 
 
-def _calls_in_flight(service_id: int) -> int:
-    return Operation.objects.filter(tenant__service_id=service_id, state=OS.IN_FLIGHT).count()
+def _in_flight_by_service(vendor_id: int) -> dict[int, int]:
+    """Calls in flight per service of one vendor, in one query."""
+    rows = (
+        Operation.objects.filter(tenant__service__vendor_id=vendor_id, state=OS.IN_FLIGHT)
+        .values_list("tenant__service_id")
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
 
 
-def _lock_service_slots(service_id: int) -> None:
-    """Serialise, per service, the last step of taking a call slot (count, then commit).
+def _at_cap(service_id: int, vendor_id: int, *, taken: int) -> bool:
+    """Whether one more call (``taken``: 1 when this claim's own call is already counted) is over
+    the service's or the vendor's cap."""
+    by_service = _in_flight_by_service(vendor_id)
+    return (
+        by_service.get(service_id, 0) - taken >= max_calls_per_service()
+        or sum(by_service.values()) - taken >= max_calls_per_vendor()
+    )
 
-    A row lock on the service (PostgreSQL; SQLite serialises writers anyway).
+
+def _lock_vendor_slots(vendor_id: int) -> None:
+    """Serialise, per vendor, the last step of taking a call slot (count, then commit).
+
+    A row lock on the vendor (PostgreSQL; SQLite serialises writers anyway).
     """
-    Service.objects.select_for_update().filter(pk=service_id).first()
+    Vendor.objects.select_for_update().filter(pk=vendor_id).values_list("pk").first()
 
 
-def _hand_slot_if_free(service_id: int) -> None:
-    if _calls_in_flight(service_id) < max_calls_per_service():
-        hand_slot_on(service_id)
+def _vendor_of(service_id: int) -> int | None:
+    return Service.objects.filter(pk=service_id).values_list("vendor_id", flat=True).first()
 
 
-def hand_slot_on(service_id: int) -> None:
-    """A slot of this service is free: send the operation that has waited longest for one.
+def hand_slot_on(service_id: int, *, vendor_id: int | None = None) -> None:
+    """A slot of this service's vendor is free: send the operation that has waited longest.
 
     Called after a call's outcome is committed (and after an operation parked itself, in case
-    the last call finished meanwhile). The waiting operation is taken under its row lock and
-    its mark cleared before it is sent, so two callers never send the same one; a thousand
-    operations queued for a capped vendor go out as slots free up, without anyone polling.
+    the last call finished meanwhile). The longest-waiting operation of any of the vendor's
+    services still under its own cap gets the slot, so the vendor's services share its slots
+    in arrival order. The waiting operation is taken under its row lock and its mark cleared
+    before it is sent, so two callers never send the same one; a thousand operations queued
+    for a capped vendor go out as slots free up, without anyone polling.
     """
+    vendor_id = vendor_id if vendor_id is not None else _vendor_of(service_id)
+    if vendor_id is None:
+        return
+    by_service = _in_flight_by_service(vendor_id)
+    if sum(by_service.values()) >= max_calls_per_vendor():
+        return
+    full = [s for s, n in by_service.items() if n >= max_calls_per_service()]
     waiting_for_slot = Operation.objects.filter(
-        tenant__service_id=service_id,
+        tenant__service__vendor_id=vendor_id,
         state__in=(OS.QUEUED, OS.POLLING),
         waiting_for_slot_since__isnull=False,
-    )
-    if not waiting_for_slot.exists():
-        return
+    ).exclude(tenant__service_id__in=full)
     with transaction.atomic():
         waiting = (
             waiting_for_slot.select_for_update(skip_locked=True, of=("self",))

@@ -34,8 +34,10 @@ class Workers:
     def __init__(self) -> None:
         self.started: list[WorkerProcess] = []
 
-    def start(self, *, concurrency: int = 2) -> WorkerProcess:
-        worker = WorkerProcess(concurrency=concurrency)
+    def start(
+        self, *, concurrency: int = 2, pool: str = "prefork", extra_env=None
+    ) -> WorkerProcess:
+        worker = WorkerProcess(concurrency=concurrency, pool=pool, extra_env=extra_env)
         self.started.append(worker)
         return worker.start()
 

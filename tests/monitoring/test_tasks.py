@@ -60,10 +60,21 @@ def test_monthly_usage_collection_prepares_reports_and_sends_chunks(monkeypatch,
     monkeypatch.setattr(tasks, "collect_usage_chunk", sent)
     settings.USAGE_CHUNK_SIZE = 2
 
-    assert tasks.collect_monthly_usage(month="2026-02") == 2
+    other_vendor = service_with_manifest()
+    SubscriptionFactory(service=other_vendor, tenant__created_at=T0 - timedelta(days=60))
 
-    assert UsageReport.objects.filter(month=date(2026, 2, 1)).count() == 3
-    assert sorted(len(call["kwargs"]["report_ids"]) for call in sent.calls) == [1, 2]
+    assert tasks.collect_monthly_usage(month="2026-02") == 3
+
+    assert UsageReport.objects.filter(month=date(2026, 2, 1)).count() == 4
+    # One chain per vendor: its first chunk is sent, the rest follow it one at a time.
+    chains = sorted(
+        [call["kwargs"]["report_ids"], *call["kwargs"]["following"]] for call in sent.calls
+    )
+    assert sorted(len(chunk) for chain in chains for chunk in chain) == [1, 1, 2]
+    assert sorted(len(chain) for chain in chains) == [1, 2]
+    assert all(call["kwargs"]["leased_until"] for call in sent.calls)
+    # Leased to the chains: the 5-minute retry task does not start a second chain of them.
+    assert tasks.retry_usage_collection() == 0
 
 
 @pytest.mark.django_db

@@ -772,6 +772,35 @@ def test_a_service_at_its_concurrency_limit_makes_the_next_call_wait(
         assert run(waiting) == "succeeded"
 
 
+def test_a_vendor_at_its_cap_makes_its_other_services_wait_and_hands_them_the_slot(
+    service, stub, settings, dispatched, django_capture_on_commit_callbacks
+):
+    # The bulkhead: the cap over all the services of one vendor, not only per service.
+    from tests.support.vendors import register_reference_service
+
+    settings.VENDOR_MAX_CONCURRENT_CALLS = 5
+    settings.VENDOR_MAX_CALLS_PER_VENDOR = 1
+    sibling = register_reference_service(
+        vendor=service.vendor, base_url=stub.base_url, service_id="stub_sibling"
+    )
+    busy = activation(subscribe(service, slug="busy_school"))
+    Operation.objects.filter(pk=busy.pk).update(state=OS.IN_FLIGHT, started_at=timezone.now())
+    waiting = activation(subscribe(sibling, slug="sibling_school"))
+    dispatched.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(waiting) == "service-busy"
+    assert fresh(waiting).waiting_for_slot_since is not None
+    assert dispatched == []
+
+    Operation.objects.filter(pk=busy.pk).update(state=OS.QUEUED, started_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(busy) == "succeeded"
+    assert dispatched == [(waiting.pk, None)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(waiting) == "succeeded"
+
+
 def test_a_status_poll_waiting_for_a_slot_is_handed_one_too(
     service, stub, settings, dispatched, django_capture_on_commit_callbacks
 ):
@@ -800,7 +829,9 @@ def test_a_claim_that_loses_the_last_slot_to_another_undoes_itself_and_waits(
     settings.VENDOR_MAX_CONCURRENT_CALLS = 1
     waiting = activation(subscribe(service))
     counts = iter([0, 2, 2])  # first look, recount under the lock, the look after parking
-    monkeypatch.setattr(claim, "_calls_in_flight", lambda service_id: next(counts))
+    monkeypatch.setattr(
+        claim, "_in_flight_by_service", lambda vendor_id: {waiting.tenant.service_id: next(counts)}
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         assert run(waiting) == "service-busy"

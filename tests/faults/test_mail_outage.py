@@ -79,9 +79,11 @@ def test_a_mail_outage_delays_no_deactivation_and_every_notice_goes_out_once(
         message="a deactivation waited for the mail server",
     )
     assert len(stub.requests_to("deactivate")) == ENDING
+    # Every school was also told its service was ready when it became active.
+    mails = 2 * (ENDING + WARNED)
     try:
         wait_until(
-            lambda: OutgoingMail.objects.filter(attempts__gt=0).count() == ENDING + WARNED,
+            lambda: OutgoingMail.objects.filter(attempts__gt=0).count() == mails,
             timeout=30,
         )
     except AssertionError:
@@ -91,7 +93,11 @@ def test_a_mail_outage_delays_no_deactivation_and_every_notice_goes_out_once(
         ) from None
     assert smtp.messages() == []
     kinds = Counter(OutgoingMail.objects.values_list("kind", flat=True))
-    assert kinds == {"expiry_notice": WARNED, "renewal_notice": ENDING}
+    assert kinds == {
+        "expiry_notice": WARNED,
+        "renewal_notice": ENDING,
+        "service_ready": ENDING + WARNED,
+    }
     for mail in OutgoingMail.objects.all():
         # Waiting for its next attempt (or in one right now: retries come every few seconds).
         assert mail.state in (OutgoingMail.State.PENDING, OutgoingMail.State.SENDING)
@@ -107,9 +113,7 @@ def test_a_mail_outage_delays_no_deactivation_and_every_notice_goes_out_once(
             send_outgoing_mail.delay(mail_id)
 
     wait_until(
-        lambda: (
-            OutgoingMail.objects.filter(state=OutgoingMail.State.SENT).count() == ENDING + WARNED
-        ),
+        lambda: OutgoingMail.objects.filter(state=OutgoingMail.State.SENT).count() == mails,
         timeout=60,
         message="not every notice was delivered after the mail server came back",
     )

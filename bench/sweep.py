@@ -211,6 +211,8 @@ def measure(args, result: Result, children, out) -> None:
         children=children,
         database=args.database,
         PROBE_TOTAL_TIMEOUT_MS=TIMEOUT_MS,
+        # Degraded must sit below the total budget (refused at start otherwise): half of it.
+        PROBE_DEGRADED_AFTER_MS=TIMEOUT_MS // 2,
         PROBE_CONCURRENCY=probe_concurrency,
     )
     database = env.database_url.rsplit("/", 1)[-1] if env.database_kind == "postgresql" else ""

@@ -137,7 +137,14 @@ def vendor_registers(page, t, *, live_server, reference_vendor, second_vendors, 
     page.get_by_role("button", name=t("Submit the new version")).click()
     assert page.locator(".diff .add", has_text=own_vendor_url).count() == 1
     shots(page, "vendor-manifest-diff")
+    # The listing gate: schools see the service once it passes the required checks against
+    # its real base URL with the credentials the market issued.
     service = Service.objects.get(service_id=service_id)
+    assert service.status == Service.Status.PENDING_REVIEW
+    page.locator("nav.breadcrumbs").get_by_role("link", name=service.name).click()
+    page.get_by_role("button", name=t("Run conformance")).first.click()
+    service.refresh_from_db()
+    assert service.status == Service.Status.LISTED, service.conformance_runs.last().report
     assert service.base_url == own_vendor_url
     assert service.vendor.members.get().username == f"reflab_{lang}"
     log_out(page, t)

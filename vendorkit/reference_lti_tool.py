@@ -13,6 +13,8 @@ then register it from the market's vendor page *LTI 1.3* with the registration i
 - ``GET|POST /lti/login``: the OIDC third-party initiated login (Security Framework 5.1.1.1):
   stores a random ``state`` (also in a cookie) and ``nonce``, then redirects the browser to the
   platform's authorization endpoint (5.1.1.2);
+- ``GET /lti/jwks``: the tool's public key as a JWK Set (Security Framework 6.3), the key it
+  would sign its own messages and client assertions with;
 - ``POST /lti/launch``: the id_token form_post (5.1.1.3), validated as 5.1.3 asks: the state
   cookie, the RS256 signature with the platform's JWKS, ``iss``, ``aud``, ``exp``, the nonce
   (once), the message type, the version and the deployment; then a page with the claims.
@@ -155,10 +157,20 @@ class ToolHandler(BaseHTTPRequestHandler):
             return self._login()
         if path == "/lti/launch" and self.command == "POST":
             return self._launch()
+        if path == "/lti/jwks" and self.command == "GET":
+            return self._jwks()
         if path == "/":
             count = len(self.server.state.platforms)
             return self._page(200, "Reference LTI tool", f"<p>{count} registration(s).</p>")
         return self._page(404, "Not found", "<p>No such page.</p>")
+
+    def _jwks(self) -> None:
+        content = json.dumps({"keys": [self.server.public_jwk]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
 
     # -- Dynamic Registration ---------------------------------------------------------------
 
@@ -321,6 +333,17 @@ def _message_problem(claims: dict) -> str:
     return ""
 
 
+def _new_public_jwk() -> dict[str, str]:
+    """A fresh RSA key for this run; only its public half is ever published."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
+    jwk.update({"kid": secrets.token_hex(8), "alg": "RS256", "use": "sig"})
+    return jwk
+
+
 class ToolServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -329,16 +352,23 @@ class ToolServer(ThreadingHTTPServer):
         self.state = state
         self.public_url = (public_url or f"http://{host}:{self.server_address[1]}").rstrip("/")
         self.log_requests = False
+        self.public_jwk = _new_public_jwk()
 
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
 
 
-def serve_in_thread(*, port: int = 0, state_path: str | None = None) -> ToolServer:
-    """Start the tool on 127.0.0.1 in a background thread (``server.public_url``, ``stop()``)."""
+def serve_in_thread(
+    *, port: int = 0, state_path: str | None = None, platforms: list[Platform] | None = None
+) -> ToolServer:
+    """Start the tool on 127.0.0.1 in a background thread (``server.public_url``, ``stop()``).
+
+    ``platforms`` are registrations configured by hand (the manifest way of registering)."""
     state = ToolState(path=Path(state_path) if state_path else None)
     state.load()
+    for platform in platforms or []:
+        state.platforms[platform.client_id] = platform
     server = ToolServer("127.0.0.1", port, state=state)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

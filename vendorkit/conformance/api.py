@@ -38,6 +38,9 @@ def run_checks(
     oauth_client_id: str = "",
     token_url: str = "",
     bearer_token: str = "",
+    lti_issuer: str = "",
+    lti_client_id: str = "",
+    lti_authorization_endpoint: str = "",
 ) -> Report:
     """Run every check against the vendor at ``base_url`` and return the report.
 
@@ -57,6 +60,10 @@ def run_checks(
 
     ``auth_headers`` (a callable giving fresh headers per request) overrides all of them; the
     market passes one that issues its own RS256 service tokens.
+
+    When the manifest declares an ``lti`` block the kit starts an LTI login as the platform
+    ``lti_issuer`` with ``lti_client_id`` (the values the tool is configured with) and expects
+    the redirect to ``lti_authorization_endpoint`` (default ``<lti_issuer>/lti/authorize``).
 
     Raises ``RunError`` (a ``ManifestLoadError``) when the manifest cannot be read, no base URL
     is known, or an OAuth2 token cannot be had.
@@ -88,6 +95,9 @@ def run_checks(
     )
     report = Report(base_url=profile.base_url, started_at=rfc3339(time.time()))
     context = RunContext(profile=profile, session=session, tenant_prefix=tenant_prefix)
+    context.lti_issuer = lti_issuer or context.lti_issuer
+    context.lti_client_id = lti_client_id or context.lti_client_id
+    context.lti_authorization_endpoint = lti_authorization_endpoint
     report.reachable = run_all(context)
     context.report(report)
     report.finished_at = rfc3339(time.time())

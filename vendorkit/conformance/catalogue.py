@@ -31,6 +31,8 @@ RECOMMENDED: Level = "recommended"
 FOUNDING = "founding document"
 STANDARD = "standard"
 SIGNING = "signing"
+LTI_SEC = "1EdTech Security Framework 1.0"
+LTI_CORE = "1EdTech LTI Core 1.3"
 
 # Where each source lives, relative to docs/standard/ (the founding document is not published
 # with the standard: docs/standard/README.md restates every one of its shapes).
@@ -38,6 +40,8 @@ SOURCE_DOCUMENTS = {
     FOUNDING: "the founding document (`seed-en.md`)",
     STANDARD: "[the standard](README.md)",
     SIGNING: "[signing](signing.md)",
+    LTI_SEC: "[LTI 1.3](lti.md) (1EdTech Security Framework 1.0)",
+    LTI_CORE: "[LTI 1.3](lti.md) (1EdTech LTI Core 1.3)",
 }
 
 
@@ -96,6 +100,7 @@ DEACTIVATION = "Deactivation and reactivation"
 BAD_REQUESTS = "Unknown tenants and bad requests"
 DELETE = "Purge (optional endpoint: when declared, or found by probing)"
 WHOLE_RUN = "The whole run"
+LTI = "LTI 1.3 tool endpoints (when the manifest declares `lti`)"
 
 F_HEALTH = _f("3.2 Health")
 F_ACTIVATE = _f("3.2 Activate tenant")
@@ -490,6 +495,34 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         (_s("1 Conventions"),),
         WHOLE_RUN,
         "every answer of the run has `Content-Type: application/json`",
+    ),
+    # LTI 1.3: only when the manifest declares an `lti` block (skipped with the reason else)
+    CheckSpec(
+        "lti.jwks",
+        "the tool's JWKS URL answers a JWK Set of RSA keys with kid",
+        R,
+        (Source(LTI_SEC, "6.3 Key Distribution (JWKS)"), Source(LTI_SEC, "6.1 RSA Key")),
+        LTI,
+        "`GET <lti.jwks_url>` answers 200 with a JSON Web Key Set (RFC 7517): a non-empty "
+        "`keys` list of RSA public keys (`kty: RSA`, `n`, `e`) each with a `kid`, and no "
+        "private parts; skipped when the `lti` block declares no `jwks_url`",
+    ),
+    CheckSpec(
+        "lti.login_redirect",
+        "the OIDC login initiation URL redirects to the platform's authorization endpoint",
+        R,
+        (
+            Source(LTI_SEC, "5.1.1.1 Step 1: Third-party Initiated Login"),
+            Source(LTI_SEC, "5.1.1.2 Step 2: Authentication Request"),
+            Source(LTI_CORE, "4.1 Third-party initiated login"),
+        ),
+        LTI,
+        "a form POST of `iss`, `login_hint`, `target_link_uri`, `client_id`, "
+        "`lti_message_hint` and `lti_deployment_id` to `<lti.login_initiation_url>` answers "
+        "a redirect (302/303) to the platform's authorization endpoint with `scope=openid`, "
+        "`response_type=id_token`, `response_mode=form_post`, `prompt=none`, a `nonce`, a "
+        "`state`, the given `client_id`, `login_hint` and `lti_message_hint`, and a "
+        "`redirect_uri` that is one of the manifest's `lti.redirect_uris`",
     ),
 )
 

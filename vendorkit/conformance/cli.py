@@ -83,6 +83,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=env("CONFORMANCE_BEARER_TOKEN"),
         help="for auth.type jwt: a token your test set-up issued (or $CONFORMANCE_BEARER_TOKEN)",
     )
+    parser.add_argument(
+        "--lti-issuer",
+        default="",
+        help="with an lti block: the platform issuer the tool is configured with "
+        "(default https://conformance-kit.invalid)",
+    )
+    parser.add_argument(
+        "--lti-client-id",
+        default="",
+        help="with an lti block: the client_id the tool is configured with "
+        "(default conformance-kit)",
+    )
+    parser.add_argument(
+        "--lti-authorization-endpoint",
+        default="",
+        help="with an lti block: where the login must redirect (default <issuer>/lti/authorize)",
+    )
     parser.add_argument("--manifest", help="the vendor's manifest.yaml (or .json)")
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     parser.add_argument(
@@ -148,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             oauth_client_id=args.oauth_client_id,
             token_url=args.token_url,
             bearer_token=args.bearer_token or "",
+            lti_issuer=args.lti_issuer,
+            lti_client_id=args.lti_client_id,
+            lti_authorization_endpoint=args.lti_authorization_endpoint,
         )
     except ManifestLoadError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -21,6 +21,9 @@ from vendorkit.conformance.session import Exchange, SignedSession
 from vendorkit.conformance.shapes import ACCESS_URL, parse_rfc3339
 from vendorkit.conformance.target import VendorProfile
 
+DEFAULT_LTI_ISSUER = "https://conformance-kit.invalid"
+DEFAULT_LTI_CLIENT_ID = "conformance-kit"
+
 
 class RunContext:
     """One run against one vendor; verdicts land in ``self.results``."""
@@ -49,6 +52,11 @@ class RunContext:
         self.gone: set[str] = set()
         self.delete_works = False
         self.body_a: dict[str, Any] = {}
+        # Who the kit plays when it starts an LTI login: the tool must be configured with this
+        # issuer and client_id (the market's values when the market runs the kit).
+        self.lti_issuer = DEFAULT_LTI_ISSUER
+        self.lti_client_id = DEFAULT_LTI_CLIENT_ID
+        self.lti_authorization_endpoint = ""
 
     # -- recording verdicts -----------------------------------------------------------------
 

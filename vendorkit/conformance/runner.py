@@ -17,7 +17,13 @@ import the context and the catalogue, never this module.
 
 from __future__ import annotations
 
-from vendorkit.conformance import checks_health, checks_lifecycle, checks_optional, checks_whole_run
+from vendorkit.conformance import (
+    checks_health,
+    checks_lifecycle,
+    checks_lti,
+    checks_optional,
+    checks_whole_run,
+)
 from vendorkit.conformance.context import RunContext
 
 
@@ -41,4 +47,5 @@ def run_all(run: RunContext) -> bool:
         checks_optional.check_delete(run)
     checks_whole_run.check_cleanup(run)
     checks_whole_run.check_every_answer(run)
+    checks_lti.check_lti(run)
     return True

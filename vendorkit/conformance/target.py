@@ -94,6 +94,7 @@ class VendorProfile:
     token_url: str = ""
     oauth_scope: str = ""
     oauth_client_id: str = ""
+    lti: dict[str, Any] | None = None  # the manifest's `lti` block, when it declares one
 
     def url(self, endpoint: str, tenant_id: str | None = None, query: str = "") -> str:
         path = self.paths[endpoint]
@@ -198,4 +199,5 @@ def build_profile(*, base_url: str | None, manifest: dict[str, Any] | None) -> V
             MAX_ASYNC_WAIT_SECONDS,
         ),
         has_manifest=True,
+        lti=manifest["lti"] if isinstance(manifest.get("lti"), dict) else None,
     )

@@ -28,6 +28,7 @@ from django.utils import timezone
 from lti import claims as c
 from lti.errors import LtiError
 from lti.models import AccessToken, Deployment, Tool
+from lti.platform import absolute, issuer
 from market.lib.outbound.http import request as outbound_request
 from market.models import User
 
@@ -47,7 +48,6 @@ def _hash(token: str) -> str:
 
 
 def memberships_url(deployment: Deployment) -> str:
-    from lti.services import issuer
 
     return issuer() + reverse("lti-nrps-memberships", args=[deployment.deployment_id])
 
@@ -97,7 +97,6 @@ def _tool_keys(tool: Tool) -> jwt.PyJWKSet:
 
 def access_token_issue(*, params: dict[str, str]) -> dict:
     """Answer a token request (RFC 6749 4.4 with an RFC 7523 assertion), or raise LtiError."""
-    from lti.services import absolute
 
     if params.get("grant_type") != "client_credentials":
         raise _refuse(

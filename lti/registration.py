@@ -23,6 +23,7 @@ from lti import claims as c
 from lti.errors import LtiError
 from lti.models import Tool
 from lti.nrps import NRPS_SCOPE
+from lti.platform import absolute, issuer
 from market.lib.outbound.guard import BlockedAddress, check_url
 from services.standard.manifest import http_url_allowed
 
@@ -32,7 +33,6 @@ MAX_CUSTOM_PARAMETERS = 30
 
 def openid_configuration() -> dict:
     """The platform's OpenID configuration (Dynamic Registration 3.4)."""
-    from lti.services import absolute, issuer
 
     return {
         "issuer": issuer(),

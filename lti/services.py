@@ -31,9 +31,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import jwt
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,6 +40,8 @@ from lti.errors import LtiError
 from lti.models import Deployment, Login, RegistrationToken, Tool
 from lti.nrps import NRPS_CLAIM as nrps_claim_name
 from lti.nrps import nrps_claim
+from lti.platform import absolute, issuer
+from lti.registration import check_tool_url, registration_response, registration_values
 from market.models import User
 from services.models import Service
 from services.vendor_client.jwt_keys import (
@@ -70,15 +70,6 @@ class FormPost:
 
     action: str
     fields: dict[str, str] = field(default_factory=dict)
-
-
-def issuer() -> str:
-    """The platform's issuer identifier (``iss``): the market's base URL without a slash."""
-    return str(settings.MARKET_BASE_URL).rstrip("/")
-
-
-def absolute(view_name: str) -> str:
-    return issuer() + reverse(view_name)
 
 
 # -- tools and deployments ---------------------------------------------------------------------
@@ -450,7 +441,6 @@ def registration_start(*, service: Service, user: User, initiation_url: str) -> 
     query; the token is single-use, valid for an hour and good for one registration of this
     service only (only its hash is stored).
     """
-    from lti.registration import check_tool_url
 
     check_tool_url(initiation_url, field="initiation_url")
     token = secrets.token_urlsafe(32)
@@ -493,7 +483,6 @@ def lti_register(*, token: str, body: object) -> tuple[Tool, dict]:
     Returns the tool and the registration response (3.5). Nothing is stored when the request
     or the token is refused.
     """
-    from lti.registration import registration_response, registration_values
 
     row = registration_token_check(token)
     values = registration_values(body)

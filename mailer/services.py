@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from mailer.models import GIVE_UP_AFTER, OutgoingMail
+from market.lib.tasks import registered_task
 
 logger = logging.getLogger(__name__)
 State = OutgoingMail.State
@@ -135,11 +136,13 @@ def mail_render_queue(
         )
 
 
-def _enqueue(mail_id: int, *, countdown: float | None = None) -> None:
-    from mailer.tasks import send_outgoing_mail
+# The task that sends one message (mailer/tasks.py), called by name: tasks import services.
+SEND_TASK = "mailer.send_outgoing_mail"
 
+
+def _enqueue(mail_id: int, *, countdown: float | None = None) -> None:
     try:
-        send_outgoing_mail.apply_async((mail_id,), countdown=countdown)
+        registered_task(SEND_TASK).apply_async((mail_id,), countdown=countdown)
     except Exception:  # noqa: BLE001 - the minute sweep sends it; a broker outage loses nothing
         logger.warning("could not enqueue outgoing mail %s; the sweep will send it", mail_id)
 

@@ -3,9 +3,9 @@
 Only ids travel through the broker; if a message is lost the reconciler sends it again.
 """
 
-from celery import current_app
 from django.db import transaction
 
+from market.lib.tasks import registered_task
 from tenants.models import Operation
 
 # The registered name of the task that runs one operation (tenants/tasks.py). The task is
@@ -22,10 +22,7 @@ def dispatch_id_after_commit(operation_id: int, *, countdown: float | None = Non
 
 
 def _execute_task():
-    """The registered task; a process that has not loaded the tasks yet runs autodiscovery."""
-    if EXECUTE_TASK not in current_app.tasks:
-        current_app.loader.import_default_modules()
-    return current_app.tasks[EXECUTE_TASK]
+    return registered_task(EXECUTE_TASK)
 
 
 def send_to_worker(operation_id: int, *, countdown: float | None = None) -> None:

@@ -81,12 +81,15 @@ def schools(*, start: int, count: int):
 def active_tenants(*, organizations, services, since: datetime.date, plan_code: str = "basic"):
     """An active tenant and a live subscription for every school and service, in bulk.
 
+    Each tenant's activation is logged (``TenantStateChange``) and each subscription carries
+    its plan's price snapshot, as ``tenants.states.move`` and subscribing write them.
+
     Returns the tenants (with pks), in school-then-service order.
     """
     from django.utils import timezone
 
     from services.models import Plan
-    from tenants.models import Subscription, Tenant
+    from tenants.models import Subscription, Tenant, TenantStateChange, plan_terms
 
     plans = {
         plan.service_id: plan for plan in Plan.objects.filter(service__in=services, code=plan_code)
@@ -113,12 +116,28 @@ def active_tenants(*, organizations, services, since: datetime.date, plan_code: 
         ],
         batch_size=2000,
     )
+    # Bills count the days the state log shows a tenant active: each was activated on its
+    # creation (as ``tenants.states.move`` logs it), so every day since ``since`` is billed.
+    TenantStateChange.objects.bulk_create(
+        [
+            TenantStateChange(
+                tenant=tenant,
+                previous=Tenant.State.ACTIVATING,
+                state=Tenant.State.ACTIVE,
+                at=tenant.state_changed_at,
+            )
+            for tenant in tenants
+        ],
+        batch_size=2000,
+    )
+    terms = {service_id: plan_terms(plan) for service_id, plan in plans.items()}
     Subscription.objects.bulk_create(
         [
             Subscription(
                 organization_id=tenant.organization_id,
                 service_id=tenant.service_id,
                 plan=plans[tenant.service_id],
+                **terms[tenant.service_id],  # the prices accepted, which bills charge
                 tenant=tenant,
                 status=Subscription.Status.ACTIVE,
                 starts_on=since,

@@ -2,9 +2,18 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from market.lib.admin import DerivedModelAdmin
 from services.admin import admin_link
 from tenants.errors import LifecycleError
-from tenants.models import LifecycleEvent, Operation, Organization, Subscription, Tenant
+from tenants.models import (
+    LifecycleEvent,
+    Operation,
+    Organization,
+    PlanChange,
+    Subscription,
+    Tenant,
+    TenantStateChange,
+)
 from tenants.operations import reconcile, services
 
 
@@ -266,3 +275,21 @@ class LifecycleEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TenantStateChange)
+class TenantStateChangeAdmin(DerivedModelAdmin):
+    """The tenant's state history that billing counts delivered days from: view only."""
+
+    list_display = ("at", "tenant", "previous", "state")
+    list_filter = ("state",)
+    list_select_related = ("tenant__service", "tenant__organization")
+    search_fields = ("tenant__tenant_id",)
+
+
+@admin.register(PlanChange)
+class PlanChangeAdmin(DerivedModelAdmin):
+    """Plan changes with the prices agreed when each was accepted: view only."""
+
+    list_display = ("requested_at", "subscription", "from_plan", "to_plan", "price", "effective_at")
+    list_select_related = ("subscription__organization", "from_plan", "to_plan")

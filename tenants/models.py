@@ -350,10 +350,12 @@ def plan_terms(plan) -> dict:
 class TenantStateChange(models.Model):
     """One move of a tenant's state, when it happened: what bills count delivered days from."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="state_changes")
-    previous = models.CharField(_("from"), max_length=20, blank=True)
-    state = models.CharField(_("to"), max_length=20, choices=Tenant.State.choices)
-    at = models.DateTimeField(_("at"), default=timezone.now)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="state_changes", verbose_name=_("tenant")
+    )
+    previous = models.CharField(_("previous state"), max_length=20, blank=True)
+    state = models.CharField(_("new state"), max_length=20, choices=Tenant.State.choices)
+    at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("tenant state change")
@@ -373,10 +375,18 @@ class PlanChange(models.Model):
     """
 
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="plan_changes"
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="plan_changes",
+        verbose_name=_("subscription"),
     )
     operation = models.OneToOneField(
-        Operation, on_delete=models.SET_NULL, null=True, blank=True, related_name="plan_change"
+        Operation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plan_change",
+        verbose_name=_("operation"),
     )
     from_plan = models.ForeignKey(
         "services.Plan", on_delete=models.PROTECT, related_name="+", verbose_name=_("from plan")

@@ -57,7 +57,7 @@ def test_the_school_page_names_the_user_who_cancelled(world, as_user):
     page = client.get(reverse("school-subscription", args=[world.subscription_a.pk]))
     text = page.content.decode()
     name = world.admin_a.get_full_name() or world.admin_a.get_username()
-    assert f"구독 해지 <span class=\"who\">— {name}</span>" in text
+    assert f'구독 해지 <span class="who">— {name}</span>' in text
     assert "event-of-alpha" in text  # the row stored before the log began is still shown
 
 
@@ -74,7 +74,9 @@ def test_an_api_cancel_names_the_token_not_the_system(world, as_user):
     assert response.status_code == 202, response.content
     event = Event.objects.get(type="subscription.cancelled")
     assert (event.actor_kind, event.actor_token_id) == ("token", token.pk)
-    page = as_user(world.admin_a).get(reverse("school-subscription", args=[world.subscription_a.pk]))
+    page = as_user(world.admin_a).get(
+        reverse("school-subscription", args=[world.subscription_a.pk])
+    )
     text = page.content.decode()
     assert "— API 토큰 SIS sync" in text
     assert "— 시스템</span>" not in text.split("event-of-alpha")[0]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from market.permissions import school_admin_required
 from monitoring import billing
 from monitoring.selectors import tenant_usage, usage_metrics
+from portal.history import tenant_history
 from tenants import selectors
 from tenants.credentials import tenant_reveal_credentials
 from tenants.display import display_state
@@ -159,7 +160,7 @@ def _detail_context(request, subscription, **forms):
         "renew_form": forms.get("renew_form") or RenewForm(),
         "plan_form": forms.get("plan_form") or (ChangePlanForm(plans=plans) if plans else None),
         "supports_plan_change": selectors.supports_plan_change(subscription.service),
-        "history": selectors.tenant_history(tenant=tenant) if tenant else [],
+        "history": tenant_history(tenant=tenant) if tenant else [],
         "usage_reports": reports,
         "usage_metrics": usage_metrics(reports),
         # What a change would cost, shown before the school confirms it.

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from market.permissions import vendor_user_required
 from monitoring.models import Incident
+from portal.history import tenant_history
 from services.forms import ManifestForm, VendorSignupForm
 from services.listing import listing_checklist
 from services.models import ConformanceRun, Manifest, Service
@@ -316,7 +317,7 @@ def tenant_detail(request, service_id: str, pk: int):
             "service": service,
             "tenant": tenant,
             "operations": tenant.operations.order_by("-created_at")[:OPERATIONS_SHOWN],
-            "events": tenant.events.order_by("-created_at", "-id")[:OPERATIONS_SHOWN],
+            "events": tenant_history(tenant=tenant, limit=OPERATIONS_SHOWN),
         },
     )
 

@@ -169,6 +169,7 @@ class SubscriptionViewSet(ReadOnlyApiViewSet):
             admin_name=data["admin_name"],
             created_by=self.principal.user,
             idempotency_key=key,
+            actor=self.principal,
         )
         subscription = self.get_queryset().get(pk=subscription.pk)
         response = _change_response(subscription, activation_of(subscription), replayed=replayed)
@@ -194,7 +195,10 @@ class SubscriptionViewSet(ReadOnlyApiViewSet):
         subscription = self.get_object()
         data = _validated(SubscriptionRenewSerializer, request.data)
         renewed = subscription_renew(
-            subscription=subscription, ends_on=data["ends_on"], renewed_by=self.principal.user
+            subscription=subscription,
+            ends_on=data["ends_on"],
+            renewed_by=self.principal.user,
+            actor=self.principal,
         )
         renewed = self.get_queryset().get(pk=renewed.pk)
         operation = None if renewed.pk == subscription.pk else activation_of(renewed)
@@ -238,7 +242,9 @@ class SubscriptionViewSet(ReadOnlyApiViewSet):
         require_scope(request, STAFF, ORGANIZATION)
         subscription = self.get_object()
         _validated(EmptyBodySerializer, request.data)
-        subscription_cancel(subscription=subscription, cancelled_by=self.principal.user)
+        subscription_cancel(
+            subscription=subscription, cancelled_by=self.principal.user, actor=self.principal
+        )
         subscription = self.get_queryset().get(pk=subscription.pk)
         return _change_response(subscription, deactivation_of(subscription))
 

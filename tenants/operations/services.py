@@ -66,8 +66,13 @@ def subscription_create(
     starts_on: datetime.date | None = None,
     created_by: User | None = None,
     idempotency_key: str = "",
+    actor=None,
 ) -> Subscription:
-    """Subscribe a school to a plan and queue the activation (a reactivation if data was kept)."""
+    """Subscribe a school to a plan and queue the activation (a reactivation if data was kept).
+
+    ``actor`` is whom the event log names (an API token, a Principal); ``created_by`` by default.
+    """
+    actor = created_by if actor is None else actor
     today = timezone.localdate()
     starts_on = starts_on or today
     if idempotency_key:
@@ -155,8 +160,8 @@ def subscription_create(
                 operation=operation,
                 subscription=subscription,
             )
-            event_record(type="subscription.created", actor=created_by, subscription=subscription)
-            event_record(type="tenant.activation_requested", actor=created_by, tenant=tenant, data={"reactivation": reactivating})  # fmt: skip
+            event_record(type="subscription.created", actor=actor, subscription=subscription)
+            event_record(type="tenant.activation_requested", actor=actor, tenant=tenant, data={"reactivation": reactivating})  # fmt: skip
     except IntegrityError:
         # Lost a race with an identical request (double click, retried POST).
         if idempotency_key:
@@ -183,7 +188,11 @@ def subscription_create(
 
 
 def subscription_renew(
-    *, subscription: Subscription, ends_on: datetime.date, renewed_by: User | None = None
+    *,
+    subscription: Subscription,
+    ends_on: datetime.date,
+    renewed_by: User | None = None,
+    actor=None,
 ) -> Subscription:
     """Extend a live subscription (no vendor call), or start a new one after it ended."""
     today = timezone.localdate()
@@ -213,7 +222,7 @@ def subscription_renew(
                 actor=renewed_by,
                 subscription=locked,
             )
-            event_record(type="subscription.renewed", actor=renewed_by, subscription=locked, data={"previous_ends_on": old_end.isoformat()})  # fmt: skip
+            event_record(type="subscription.renewed", actor=renewed_by if actor is None else actor, subscription=locked, data={"previous_ends_on": old_end.isoformat()})  # fmt: skip
         return locked
     tenant = subscription.tenant
     deadline = tenant.reactivation_deadline
@@ -232,6 +241,7 @@ def subscription_renew(
         admin_email=subscription.admin_email,
         admin_name=subscription.admin_name,
         created_by=renewed_by,
+        actor=actor,
     )
 
 
@@ -402,14 +412,18 @@ def tenant_deactivate(
 
 
 def subscription_cancel(
-    *, subscription: Subscription, cancelled_by: User | None = None
+    *, subscription: Subscription, cancelled_by: User | None = None, actor=None
 ) -> Subscription:
     """End a subscription now at the school's request: the tenant is deactivated, data kept."""
     if not subscription.is_live:
         raise LifecycleError(_("This subscription has already ended."))
     with transaction.atomic():
         _end_subscription(subscription, Subscription.Status.CANCELLED)
-        event_record(type="subscription.cancelled", actor=cancelled_by, subscription=subscription)
+        event_record(
+            type="subscription.cancelled",
+            actor=cancelled_by if actor is None else actor,
+            subscription=subscription,
+        )
         tenant_deactivate(
             tenant=subscription.tenant,
             reason="admin_request",

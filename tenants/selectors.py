@@ -16,9 +16,7 @@ from services.labels import label_book
 from services.models import Plan, Service
 from services.selectors import listed_services, service_categories, service_features
 from tenants.display import Display, display_state, with_last_operation
-from tenants.models import LifecycleEvent, Organization, Subscription, Tenant
-
-HISTORY_LIMIT = 50
+from tenants.models import Organization, Subscription, Tenant
 
 # --- catalog ---------------------------------------------------------------------------------
 
@@ -203,10 +201,6 @@ def changeable_plans(subscription: Subscription) -> list[Plan]:
 
 def supports_plan_change(service: Service) -> bool:
     return "tenant_update" in (service.manifest_data.get("endpoints") or {})
-
-
-def tenant_history(*, tenant: Tenant, limit: int = HISTORY_LIMIT) -> list[LifecycleEvent]:
-    return list(tenant.events.select_related("actor").order_by("-created_at", "-id")[:limit])
 
 
 # --- dashboard -------------------------------------------------------------------------------

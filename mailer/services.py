@@ -74,7 +74,7 @@ def _html_from_text(text: str) -> str:
 
 
 def _retry_base() -> float:
-    return float(getattr(settings, "MAIL_RETRY_BASE_SECONDS", 30))
+    return float(settings.MAIL_RETRY_BASE_SECONDS)
 
 
 def mail_queue(

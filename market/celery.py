@@ -1,5 +1,6 @@
 """The Celery app: a worker and beat (DatabaseScheduler) make every call into vendors."""
 
+import logging
 import os
 
 from celery import Celery
@@ -78,44 +79,11 @@ def _refuse_unknown_worker_queues(sender=None, instance=None, conf=None, **kwarg
 
 
 @beat_init.connect
-def _refuse_unserved_lanes(sender=None, **kwargs):
-    """Beat refuses to start while a task or periodic task would go to a queue nobody serves."""
-    from django.conf import settings
-    from django_celery_beat.models import PeriodicTask
-
-    from market.schedule import unknown_lanes
-
-    routed = [
-        (f"task {task}", route.get("queue"))
-        for task, route in (settings.CELERY_TASK_ROUTES or {}).items()
-    ]
-    rows = [
-        (f"periodic task {name!r}", queue)
-        for name, queue in PeriodicTask.objects.filter(enabled=True)
-        .exclude(queue__isnull=True)
-        .exclude(queue="")
-        .values_list("name", "queue")
-    ]
-    _refuse(unknown_lanes(routed + rows))
-
-
-@worker_ready.connect
-def _freeze_startup_objects(sender=None, **kwargs):
-    """Move everything loaded at start out of the garbage collector's sight.
-
-    A worker holds a few hundred thousand long-lived objects (Django, DRF, the schemas); the
-    interpreter's last collection at exit walked them all and added 1.5-2 s to every shutdown.
-    Frozen objects are never collected (they live as long as the process anyway), and a
-    prefork child shares their pages with its parent instead of copying them on first touch.
-    """
-    import gc
-
-    gc.freeze()
-
-
-@beat_init.connect
 def _stop_beat_between_ticks(sender=None, **kwargs):
     """Beat stops on SIGTERM/SIGINT between two ticks, never in the middle of one.
+
+    Connected first, so that a signal arriving during the other start-up receivers (the lane
+    check queries the database) is already handled here.
 
     Celery's own handler saves the schedule from inside the signal handler, whatever the
     main thread was doing: when the signal lands in the middle of a database query the save
@@ -149,6 +117,43 @@ def _stop_beat_between_ticks(sender=None, **kwargs):
 
     scheduler.tick = tick_then_stop
     platforms.signals.update(SIGTERM=stop, SIGINT=stop)
+    logging.getLogger(__name__).info("beat: stops between ticks on SIGTERM or SIGINT")
+
+
+@beat_init.connect
+def _refuse_unserved_lanes(sender=None, **kwargs):
+    """Beat refuses to start while a task or periodic task would go to a queue nobody serves."""
+    from django.conf import settings
+    from django_celery_beat.models import PeriodicTask
+
+    from market.schedule import unknown_lanes
+
+    routed = [
+        (f"task {task}", route.get("queue"))
+        for task, route in (settings.CELERY_TASK_ROUTES or {}).items()
+    ]
+    rows = [
+        (f"periodic task {name!r}", queue)
+        for name, queue in PeriodicTask.objects.filter(enabled=True)
+        .exclude(queue__isnull=True)
+        .exclude(queue="")
+        .values_list("name", "queue")
+    ]
+    _refuse(unknown_lanes(routed + rows))
+
+
+@worker_ready.connect
+def _freeze_startup_objects(sender=None, **kwargs):
+    """Move everything loaded at start out of the garbage collector's sight.
+
+    A worker holds a few hundred thousand long-lived objects (Django, DRF, the schemas); the
+    interpreter's last collection at exit walked them all and added 1.5-2 s to every shutdown.
+    Frozen objects are never collected (they live as long as the process anyway), and a
+    prefork child shares their pages with its parent instead of copying them on first touch.
+    """
+    import gc
+
+    gc.freeze()
 
 
 # The queue lifecycle calls and usage chunks are served from (no route: the default queue).

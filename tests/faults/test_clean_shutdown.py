@@ -130,7 +130,7 @@ def test_ctrl_c_of_make_run_stops_every_process_without_sigkill_or_errors(
         wait_until(
             lambda: (
                 any(" ready." in line for line in lines)
-                and any("beat: Starting" in line for line in lines)
+                and any("beat: stops between ticks" in line for line in lines)
                 and any("development server" in line for line in lines)
             ),
             timeout=60,

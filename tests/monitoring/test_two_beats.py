@@ -1,7 +1,7 @@
 """Two celery beat processes side by side still give one sweep per minute, not two.
 
 Real processes: two beats on the DatabaseScheduler and one worker for a little over a minute
-(until their sends have reached two different minutes).
+(until each has sent three times and their sweeps have reached two different minutes).
 The sweep entry is set to fire every 15 s, so the beats send it about ten times in all; the
 per-minute lock must turn that into one sweep per minute, each service probed once per sweep.
 """
@@ -23,8 +23,7 @@ from tests.support.worker import ROOT, database_url_of_test_db, wait_until
 
 pytestmark = pytest.mark.worker
 
-BEATS_RUN_FOR = 70  # seconds; longer when the sends have not reached a second minute by then
-MAX_RUN = 140
+MAX_RUN = 140  # seconds
 
 
 def start_beat(log_path):
@@ -39,6 +38,14 @@ def start_beat(log_path):
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     return process, log
+
+
+def sends_of(tmp_path) -> list[int]:
+    """How many times each beat has sent the sweep so far, from its log."""
+    return [
+        (tmp_path / f"beat-{n}.log").read_text().count("Sending due task Health sweep")
+        for n in (1, 2)
+    ]
 
 
 def test_two_beats_for_a_minute_sweep_each_service_once_per_firing(
@@ -57,13 +64,15 @@ def test_two_beats_for_a_minute_sweep_each_service_once_per_firing(
     beats = [start_beat(tmp_path / f"beat-{n}.log") for n in (1, 2)]
     started = time.monotonic()
     try:
-        # At least BEATS_RUN_FOR, and on until the sends have reached a second minute: where
-        # the first send falls in its minute decides how long that takes.
-        time.sleep(BEATS_RUN_FOR)
+        # On until both beats have sent the sweep three times and the sweeps have reached a
+        # second minute: where the first send falls in its minute decides how long that takes.
         wait_until(
-            lambda: SweepRun.objects.values("minute").distinct().count() >= 2,
-            timeout=MAX_RUN - BEATS_RUN_FOR,
-            message="the beats' sends never reached a second minute",
+            lambda: (
+                min(sends_of(tmp_path)) >= 3
+                and SweepRun.objects.values("minute").distinct().count() >= 2
+            ),
+            timeout=MAX_RUN,
+            message="the beats did not send three times each into two minutes",
         )
     finally:
         for process, log in beats:
@@ -72,10 +81,7 @@ def test_two_beats_for_a_minute_sweep_each_service_once_per_firing(
             log.close()
 
     ran_for = time.monotonic() - started
-    sends = [
-        (tmp_path / f"beat-{n}.log").read_text().count("Sending due task Health sweep")
-        for n in (1, 2)
-    ]
+    sends = sends_of(tmp_path)
     assert sends[0] >= 3 and sends[1] >= 3, sends  # both beats really fired, again and again
     wait_until(
         lambda: SweepRun.objects.filter(finished_at__isnull=True).count() == 0,
